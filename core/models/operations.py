@@ -1,0 +1,110 @@
+"""Operations the worker runs on a setup (plan, apply, teardown), their stacks and stack events."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.models.base import Base, utcnow
+
+
+class OperationKind(str, enum.Enum):
+    PLAN = "plan"
+    APPLY = "apply"
+    TEARDOWN = "teardown"
+
+
+class OperationStatus(str, enum.Enum):
+    PENDING = "pending"  # recorded, task enqueued, no worker has started it
+    RUNNING = "running"
+    WAITING = "waiting"  # waiting on something outside (a self-launched stack)
+    SUCCEEDED = "succeeded"  # for a plan: change sets ready for review
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (OperationStatus.SUCCEEDED, OperationStatus.FAILED, OperationStatus.CANCELLED)
+
+
+class Operation(Base):
+    __tablename__ = "operations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    setup_id: Mapped[int] = mapped_column(ForeignKey("setups.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=OperationStatus.PENDING.value, index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    # An apply executes the change sets of the plan the user reviewed.
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("operations.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    error: Mapped[str] = mapped_column(Text, default="")
+    # {"resource": ..., "type": ..., "reason": ..., "stack": ...} for a failed apply.
+    root_cause: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    stacks: Mapped[list["StackRecord"]] = relationship(
+        back_populates="operation", cascade="all, delete-orphan", order_by="StackRecord.id"
+    )
+
+
+class StackRole(str, enum.Enum):
+    DEPLOY = "deploy"  # templates_cfn/deploy-dependencies.yaml in a deploy account
+    BUILD = "build"  # templates_cfn/build-pipeline.yaml in the build account
+
+
+class StackRecord(Base):
+    """One stack touched by one operation, with its change set and latest state."""
+
+    __tablename__ = "stacks"
+    __table_args__ = (UniqueConstraint("operation_id", "account_id", "stack_name", name="uq_stacks_op_account_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operations.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(String(12))
+    region: Mapped[str] = mapped_column(String(32))
+    stack_name: Mapped[str] = mapped_column(String(128))
+    stack_id: Mapped[str] = mapped_column(String(255), default="")
+    change_set_name: Mapped[str] = mapped_column(String(128), default="")
+    change_set_id: Mapped[str] = mapped_column(String(255), default="")
+    change_set_type: Mapped[str] = mapped_column(String(16), default="")  # CREATE | UPDATE
+    change_set_status: Mapped[str] = mapped_column(String(32), default="")
+    # [{"action", "logical_id", "physical_id", "type", "replacement"}]
+    changes: Mapped[list[Any]] = mapped_column(default=list)
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    stack_status: Mapped[str] = mapped_column(String(64), default="")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Where event polling resumes after a worker restart.
+    last_event_id: Mapped[str] = mapped_column(String(255), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    operation: Mapped[Operation] = relationship(back_populates="stacks")
+    events: Mapped[list["StackEvent"]] = relationship(
+        back_populates="stack", cascade="all, delete-orphan", order_by="StackEvent.timestamp"
+    )
+
+
+class StackEvent(Base):
+    __tablename__ = "stack_events"
+    # The unique key is what makes "no event stored twice" hold across worker restarts.
+    __table_args__ = (UniqueConstraint("stack_record_id", "event_id", name="uq_stack_events_stack_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stack_record_id: Mapped[int] = mapped_column(ForeignKey("stacks.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(255))
+    timestamp: Mapped[datetime]
+    logical_id: Mapped[str] = mapped_column(String(255))
+    physical_id: Mapped[str] = mapped_column(String(1024), default="")
+    resource_type: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    stack: Mapped[StackRecord] = relationship(back_populates="events")
