@@ -12,7 +12,7 @@ LOG_DIR="${LOG_DIR:-$PWD/instance/logs}"
 mkdir -p "$LOG_DIR"
 
 export PORTAL_ENV="${PORTAL_ENV:-development}"
-export PORTAL_URL="${PORTAL_URL:-http://$PORTAL_HOST:$PORTAL_PORT}"
+export PORTAL_PUBLIC_URL="${PORTAL_PUBLIC_URL:-http://$PORTAL_HOST:$PORTAL_PORT}"
 export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}"
 
 pids=()
@@ -57,19 +57,20 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ] && [ -z "${AWS_PROFILE:-}" ] && [ -z "${AWS_AC
   wait_for emulator "$AWS_ENDPOINT_URL/moto-api/"
 fi
 
-"$VENV_BIN/python" -m portal migrate
+# ensure-admin applies the migrations (create_app does) before gunicorn's workers start, then
+# prints the first admin's password once.
 "$VENV_BIN/python" -m portal ensure-admin
 
 echo "Starting the worker"
 "$VENV_BIN/celery" -A worker.celery_app worker --loglevel INFO --concurrency 2 >"$LOG_DIR/worker.log" 2>&1 &
 pids+=($!)
 
-echo "Starting the portal on $PORTAL_URL"
+echo "Starting the portal on $PORTAL_PUBLIC_URL"
 "$VENV_BIN/gunicorn" --bind "$PORTAL_HOST:$PORTAL_PORT" --workers 2 --access-logfile - portal.wsgi:app \
   >"$LOG_DIR/portal.log" 2>&1 &
 pids+=($!)
-wait_for portal "$PORTAL_URL/healthz"
+wait_for portal "$PORTAL_PUBLIC_URL/healthz"
 
 echo
-echo "Lambda Pipeline Portal is running: $PORTAL_URL   (logs in $LOG_DIR, Ctrl-C stops everything)"
+echo "Lambda Pipeline Portal is running: $PORTAL_PUBLIC_URL   (logs in $LOG_DIR, Ctrl-C stops everything)"
 wait -n "${pids[@]}"

@@ -20,7 +20,8 @@ IMAGE_VARIABLES = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
 
 def variables_read_by(package: str) -> set[str]:
     """Every environment variable named in os.environ / os.getenv calls under a package."""
-    pattern = re.compile(r"""os\.(?:environ(?:\.get)?|getenv)\s*[\[(]\s*["']([A-Z0-9_]+)["']""")
+    # os.environ[...], os.getenv(...), and environ.get(...) on a mapping passed around as "environ".
+    pattern = re.compile(r"""(?:environ(?:\.get)?|getenv)\s*[\[(]\s*["']([A-Z0-9_]+)["']""")
     names: set[str] = set()
     for path in (ROOT / package).rglob("*.py"):
         names.update(pattern.findall(path.read_text()))

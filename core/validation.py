@@ -1,0 +1,319 @@
+"""Rules for every value a user gives a setup: one function per field, one message per broken rule.
+
+Pure Python (no Flask, no boto3): the portal's forms and its JSON API call the same functions, so a
+value gets the same verdict and the same message wherever it is entered, and the worker may re-check
+what it reads. Each ``check_*`` returns the normalised value or raises InvalidValue whose messages are
+fit to show next to the field.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from core.models.setups import AccessMethod, SourceProvider
+from core.regions import is_pipeline_region
+
+REQUIRED = "This field is required."
+
+
+class InvalidValue(ValueError):
+    """A value breaks a rule; ``messages`` say which, in words for the person who typed it."""
+
+    def __init__(self, *messages: str):
+        super().__init__(messages[0])
+        self.messages = list(messages)
+
+
+# --- accounts and region -------------------------------------------------------------------------
+
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+
+
+def check_account_id(value: str) -> str:
+    if not value:
+        raise InvalidValue(REQUIRED)
+    if not ACCOUNT_ID.fullmatch(value):
+        raise InvalidValue("An AWS account ID is exactly 12 digits, e.g. 123456789012.")
+    return value
+
+
+def check_region(value: str) -> str:
+    if not value:
+        raise InvalidValue(REQUIRED)
+    if not is_pipeline_region(value):
+        raise InvalidValue("Choose a region where both CodePipeline and CloudFormation are available.")
+    return value
+
+
+# --- application ---------------------------------------------------------------------------------
+
+# docs/contracts.md: ^[a-z][a-z0-9-]{1,22}[a-z0-9]$ without "--", so that APP-artifacts-ACCOUNT-REGION
+# (S3, 63 characters), APP-cfn-execution-role (IAM) and APP-deploy-dependencies (CloudFormation) fit.
+APPLICATION_NAME_MIN, APPLICATION_NAME_MAX = 3, 24
+
+
+def check_application_name(value: str) -> str:
+    if not value:
+        raise InvalidValue(REQUIRED)
+    if re.search(r"[^a-z0-9-]", value):
+        raise InvalidValue("Use only lowercase letters (a-z), digits and hyphens.")
+    if not "a" <= value[0] <= "z":
+        raise InvalidValue("Start with a lowercase letter.")
+    if value.endswith("-"):
+        raise InvalidValue("End with a lowercase letter or a digit.")
+    if "--" in value:
+        raise InvalidValue("Do not put two hyphens in a row.")
+    if not APPLICATION_NAME_MIN <= len(value) <= APPLICATION_NAME_MAX:
+        raise InvalidValue("Use 3 to 24 characters: the bucket and role names built from it must fit AWS's limits.")
+    return value
+
+
+BRANCH_MAX = 255
+_BRANCH_FORBIDDEN = "~^:?*[\\"
+
+
+def check_branch(value: str) -> str:
+    """Apply ``git check-ref-format --branch``'s rules (and CodeCommit's length limit)."""
+    if not value:
+        raise InvalidValue(REQUIRED)
+    if len(value) > BRANCH_MAX:
+        raise InvalidValue("Use at most 255 characters.")
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in value):
+        raise InvalidValue("A branch name cannot contain spaces or control characters.")
+    for char in value:
+        if char in _BRANCH_FORBIDDEN:
+            raise InvalidValue(f"A branch name cannot contain '{char}'.")
+    if value.startswith("-"):
+        raise InvalidValue("A branch name cannot start with '-'.")
+    if value.startswith("/") or value.endswith("/") or "//" in value:
+        raise InvalidValue("A branch name cannot start or end with '/' or contain '//'.")
+    if ".." in value:
+        raise InvalidValue("A branch name cannot contain '..'.")
+    if "@{" in value:
+        raise InvalidValue("A branch name cannot contain '@{'.")
+    if value in ("@", "HEAD"):
+        raise InvalidValue(f"'{value}' is not a valid branch name.")
+    if value.endswith("."):
+        raise InvalidValue("A branch name cannot end with '.'.")
+    for part in value.split("/"):
+        if part.startswith("."):
+            raise InvalidValue("No part of a branch name between slashes can start with '.'.")
+        if part.endswith(".lock"):
+            raise InvalidValue("No part of a branch name between slashes can end with '.lock'.")
+    return value
+
+
+SOURCE_PROVIDERS = tuple(provider.value for provider in SourceProvider)
+
+
+def check_source_provider(value: str) -> str:
+    if value not in SOURCE_PROVIDERS:
+        raise InvalidValue("Choose CodeCommit or GitHub.")
+    return value
+
+
+@dataclass(frozen=True)
+class ConnectionArn:
+    service: str
+    region: str
+    account_id: str
+    connection_id: str
+
+
+CONNECTION_ARN = re.compile(
+    r"arn:aws:(codeconnections|codestar-connections):([a-z0-9-]+):([0-9]{12}):connection/"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
+
+
+def check_connection_arn(value: str) -> ConnectionArn:
+    if not value:
+        raise InvalidValue("A GitHub source needs the ARN of a CodeConnections connection.")
+    match = CONNECTION_ARN.fullmatch(value)
+    if not match:
+        raise InvalidValue(
+            "Enter a connection ARN: arn:aws:codeconnections:REGION:ACCOUNT:connection/ID "
+            "(codestar-connections also works)."
+        )
+    arn = ConnectionArn(*match.groups())
+    if not is_pipeline_region(arn.region):
+        raise InvalidValue(f"The connection's region {arn.region} is not a region where CodePipeline runs.")
+    return arn
+
+
+def check_connection_placement(arn: ConnectionArn, build_account_id: str, region: str) -> None:
+    """Refuse a connection the pipeline cannot use: connections belong to one account and region."""
+    if build_account_id and arn.account_id != build_account_id:
+        raise InvalidValue(
+            f"The connection must belong to the build account {build_account_id}, where the pipeline runs; "
+            f"this one belongs to {arn.account_id}."
+        )
+    # CodePipeline runs a source action in the pipeline's own region only.
+    if region and arn.region != region:
+        raise InvalidValue(f"The connection must be in the pipeline's region {region}; this one is in {arn.region}.")
+
+
+GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
+GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def check_repository_id(value: str) -> str:
+    if not value:
+        raise InvalidValue("A GitHub source needs the repository as owner/repo.")
+    owner, slash, repository = value.partition("/")
+    if not slash or "/" in repository:
+        raise InvalidValue("Write the repository as owner/repo, e.g. octo-org/orders-api.")
+    if not GITHUB_OWNER.fullmatch(owner):
+        raise InvalidValue("The owner is 1 to 39 letters, digits or single hyphens, and cannot start or end with '-'.")
+    if not GITHUB_REPOSITORY.fullmatch(repository) or repository in (".", ".."):
+        raise InvalidValue("The repository name is 1 to 100 letters, digits, '.', '_' or '-'.")
+    return value
+
+
+def check_approval_email(value: str) -> str:
+    """Return the normalised address, or "" for none (then nobody is e-mailed about approvals)."""
+    if not value:
+        return ""
+    try:
+        # No DNS lookups: the portal must work offline, and SNS confirms the address anyway.
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as err:
+        raise InvalidValue("Enter a valid e-mail address, e.g. team@example.com, or leave it empty.") from err
+
+
+# --- tags ----------------------------------------------------------------------------------------
+
+TAG_KEY_MAX, TAG_VALUE_MAX, TAG_COUNT_MAX = 128, 256, 50
+# The portal tags what it creates with portal:* keys (e.g. portal:setup-id); aws:* belongs to AWS.
+RESERVED_TAG_PREFIXES = ("aws:", "portal:")
+_TAG_PUNCTUATION = set("_.:/=+-@")
+
+
+def _tag_text_allowed(text: str) -> bool:
+    # AWS's rule is [\p{L}\p{Z}\p{N}_.:/=+\-@]*: Unicode letters, separators (spaces) and numbers.
+    return all(unicodedata.category(char)[0] in "LZN" or char in _TAG_PUNCTUATION for char in text)
+
+
+def tag_problems(key: str, value: str) -> list[str]:
+    """Return what is wrong with one tag (empty when it is fine)."""
+    problems = []
+    if not key:
+        problems.append("A tag key cannot be empty.")
+    elif len(key) > TAG_KEY_MAX:
+        problems.append(f"Tag key {key[:20]}…: use at most 128 characters.")
+    elif not _tag_text_allowed(key):
+        problems.append(f"Tag key {key}: use only letters, digits, spaces and _ . : / = + - @.")
+    elif key.lower().startswith(RESERVED_TAG_PREFIXES):
+        problems.append(f"Tag key {key}: the prefixes aws: and portal: are reserved.")
+    if len(value) > TAG_VALUE_MAX:
+        problems.append(f"Tag {key[:20]}: the value can have at most 256 characters.")
+    elif not _tag_text_allowed(value):
+        problems.append(f"Tag {key[:20]}: the value can use only letters, digits, spaces and _ . : / = + - @.")
+    return problems
+
+
+def check_tags(tags: dict[str, str]) -> dict[str, str]:
+    problems = []
+    if len(tags) > TAG_COUNT_MAX:
+        problems.append(f"Use at most 50 tags; there are {len(tags)}.")
+    for key, value in tags.items():
+        problems.extend(tag_problems(key, value))
+    if problems:
+        raise InvalidValue(*problems)
+    return dict(tags)
+
+
+def parse_tags_text(text: str) -> dict[str, str]:
+    """Parse one ``Key=Value`` per line (blank lines ignored) and check the result."""
+    tags: dict[str, str] = {}
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, equals, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not equals:
+            problems.append(f"Line {number}: write each tag as Key=Value.")
+        elif key in tags:
+            problems.append(f"Line {number}: the tag {key} is given twice.")
+        else:
+            tags[key] = value
+    if problems:
+        raise InvalidValue(*problems)
+    return check_tags(tags)
+
+
+# --- per-stage parameters of the sample application ---------------------------------------------
+
+STAGES = ("staging", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
+GREETING_MAX = 64  # the sample app refuses longer greetings at start-up
+MEMORY_MIN, MEMORY_MAX = 128, 10240  # Lambda's limits, in MB
+
+
+def check_log_level(value: str) -> str:
+    if value not in LOG_LEVELS:
+        raise InvalidValue("Choose DEBUG, INFO, WARN or ERROR.")
+    return value
+
+
+def check_greeting(value: str) -> str:
+    if not value:
+        raise InvalidValue(REQUIRED)
+    if len(value) > GREETING_MAX:
+        raise InvalidValue("Use at most 64 characters.")
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise InvalidValue("Control characters such as line breaks are not allowed.")
+    return value
+
+
+def check_memory_size(value: Any) -> int:
+    """Accept an int or its decimal text (forms send text); return the int."""
+    message = "Enter a whole number of MB from 128 to 10240."
+    if isinstance(value, bool):
+        raise InvalidValue(message)
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]{1,6}", value.strip()):
+            raise InvalidValue(message)
+        value = int(value)
+    if not isinstance(value, int) or not MEMORY_MIN <= value <= MEMORY_MAX:
+        raise InvalidValue(message)
+    return value
+
+
+# CloudFormation parameter name of the sample app -> its check. Stage itself is set by the pipeline.
+STAGE_PARAMETER_CHECKS = {"LogLevel": check_log_level, "Greeting": check_greeting, "MemorySize": check_memory_size}
+STAGE_PARAMETER_DEFAULTS = {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 128}
+
+
+# --- access to each account ----------------------------------------------------------------------
+
+DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
+ACCESS_METHODS = tuple(method.value for method in AccessMethod)
+ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
+
+
+def check_access_method(value: str) -> str:
+    if value not in ACCESS_METHODS:
+        raise InvalidValue("Choose how the portal reaches this account.")
+    return value
+
+
+def check_role_name(value: str) -> str:
+    if not value:
+        raise InvalidValue(f"Enter the role the portal assumes, e.g. {DEFAULT_ROLE_NAME}.")
+    if not ROLE_NAME.fullmatch(value):
+        raise InvalidValue("A role name is 1 to 64 letters, digits or + = , . @ _ - characters.")
+    return value
+
+
+def check_external_id(value: str) -> str:
+    """Return the external id, or "" when the role does not require one."""
+    if value and not EXTERNAL_ID.fullmatch(value):
+        raise InvalidValue("An external ID is 2 to 1224 letters, digits or + = , . @ : / _ - characters.")
+    return value

@@ -1,0 +1,97 @@
+"""Admin views: create users, change roles, (de)activate, read the audit log."""
+from __future__ import annotations
+
+import logging
+import math
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core.models import AuditEntry, Role, User
+from portal import accounts, audit
+from portal.admin import bp
+from portal.admin.forms import EditUserForm, NewUserForm
+from portal.db import get_session
+from portal.security import permission_required
+
+log = logging.getLogger(__name__)
+
+AUDIT_PAGE_SIZE = 50
+
+
+@bp.get("/users")
+@permission_required("users.manage")
+def users():
+    rows = get_session().scalars(select(User).order_by(User.username)).all()
+    return render_template("admin/users.html", users=rows, form=NewUserForm(formdata=None))
+
+
+@bp.post("/users")
+@permission_required("users.manage")
+def create_user():
+    form = NewUserForm()
+    db = get_session()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(db, form.username.data, form.password.data, form.role.data)
+        except accounts.UsernameTaken as err:
+            form.username.errors.append(str(err))
+        else:
+            audit.record("user.create", audit.SUCCESS, target=user.username, detail={"role": user.role})
+            db.commit()
+            flash(f"User {user.username} is created with the role {user.role}.", "success")
+            return redirect(url_for("admin.users"))
+    db.rollback()
+    audit.record("user.create", audit.FAILED, target=form.username.data or "", detail={"fields": sorted(form.errors)})
+    db.commit()
+    rows = db.scalars(select(User).order_by(User.username)).all()
+    return render_template("admin/users.html", users=rows, form=form), 422
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@permission_required("users.manage")
+def edit_user(user_id: int):
+    db = get_session()
+    user = db.get(User, user_id) if user_id <= 2**31 - 1 else None
+    if user is None:
+        abort(404)
+    form = EditUserForm(data={"role": user.role, "is_active": user.is_active})
+    if not form.validate_on_submit():
+        return render_template("admin/user.html", user=user, form=form), 422 if form.is_submitted() else 200
+    if user.id == current_user.id and (form.role.data != Role.ADMIN.value or not form.is_active.data):
+        # An admin who demotes or locks out themselves could leave the portal with no admin at all.
+        audit.record("user.update", audit.FAILED, target=user.username, message="admins cannot demote themselves")
+        db.commit()
+        form.role.errors.append("You cannot remove your own admin role or deactivate yourself; ask another admin.")
+        return render_template("admin/user.html", user=user, form=form), 422
+    before = {"role": user.role, "is_active": user.is_active}
+    user.role, user.is_active = form.role.data, form.is_active.data
+    audit.record("user.update", audit.SUCCESS, target=user.username,
+                 detail={"before": before, "after": {"role": user.role, "is_active": user.is_active}})
+    db.commit()
+    flash(f"User {user.username} is saved.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/audit")
+@permission_required("audit.view")
+def audit_log():
+    db = get_session()
+    actor = request.args.get("actor", "").strip()
+    action = request.args.get("action", "").strip()
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+    query = select(AuditEntry)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    entries = db.scalars(
+        query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(AUDIT_PAGE_SIZE)
+        .offset((page - 1) * AUDIT_PAGE_SIZE)
+    ).all()
+    actions = db.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    return render_template("admin/audit.html", entries=entries, actor=actor, action=action, actions=actions,
+                           page=page, pages=max(1, math.ceil(total / AUDIT_PAGE_SIZE)), total=total)

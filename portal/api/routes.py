@@ -1,0 +1,228 @@
+"""JSON API: setups and plan requests, authenticated with per-user bearer tokens."""
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from flask import current_app, g, jsonify, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core.models import Operation, OperationStatus, Setup
+from portal import tokens
+from portal.api import bp
+from portal.api.openapi import build_spec
+from portal.db import get_session
+from portal.security import SignedInUser, permission_required
+from portal.setups import rules, service
+from portal.setups.defaults import stage_defaults
+
+log = logging.getLogger(__name__)
+
+GITHUB_ONLY = "Only a GitHub source uses this field; leave it empty or set source_provider to GitHub."
+
+
+class ApiError(Exception):
+    """An error answered as ``{"errors": {field: [message]}}``."""
+
+    def __init__(self, status: int, errors: dict[str, list[str]], **extra: Any):
+        super().__init__(errors)
+        self.status, self.errors, self.extra = status, errors, extra
+
+
+@bp.errorhandler(ApiError)
+def handle_api_error(err: ApiError):
+    response = jsonify(errors=err.errors, **err.extra)
+    if err.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="portal"'
+    return response, err.status
+
+
+# Query parameters each endpoint understands; anything else is refused rather than silently ignored.
+QUERY_PARAMETERS = {"api.list_setups": {"page"}}
+
+
+@bp.before_request
+def refuse_unknown_query_parameters():
+    unknown = set(request.args) - QUERY_PARAMETERS.get(request.endpoint or "", set())
+    if unknown:
+        raise ApiError(400, {name: ["Unknown query parameter."] for name in sorted(unknown)})
+
+
+@bp.before_request
+def authenticate():
+    """Accept a bearer token; a signed-in browser may also read the API description."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        user = tokens.authenticate(get_session(), token.strip())
+        if user is None:
+            raise ApiError(401, {"token": ["The API token is unknown or revoked."]})
+        g.api_user = SignedInUser.from_model(user)
+        return None
+    if request.endpoint == "api.openapi" and current_user.is_authenticated:
+        return None
+    raise ApiError(401, {"token": ["Send an API token: Authorization: Bearer <token>. "
+                                   "Create one on your API tokens page."]})
+
+
+def iso(moment) -> str | None:
+    moment = service.as_utc(moment)
+    return moment.isoformat() if moment else None
+
+
+def operation_json(operation: Operation) -> dict[str, Any]:
+    return {"id": operation.id, "setup_id": operation.setup_id, "kind": operation.kind, "status": operation.status,
+            "requested_by": operation.requested_by, "created_at": iso(operation.created_at),
+            "started_at": iso(operation.started_at), "finished_at": iso(operation.finished_at),
+            "error": operation.error}
+
+
+def setup_json(setup: Setup) -> dict[str, Any]:
+    return {"id": setup.id, "version": setup.version, "status": setup.status, "wizard_step": setup.wizard_step,
+            "created_at": iso(setup.created_at), "updated_at": iso(setup.updated_at), **service.document(setup),
+            "operations": [operation_json(op) for op in service.operations(get_session(), setup)]}
+
+
+def load_setup(setup_id: int) -> Setup:
+    setup = service.get_setup(get_session(), setup_id)
+    if setup is None:
+        raise ApiError(404, {"setup": [f"There is no setup {setup_id}."]})
+    return setup
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, {"body": ["Send a JSON object with Content-Type: application/json."]})
+    return body
+
+
+def merge(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Lay the body's fields over the current document; stages and accounts merge one level deeper.
+
+    Values of the wrong type pass through untouched, so validation names them.
+    """
+    doc = {**current, **{key: value for key, value in body.items() if key != "version"}}
+    given_stages = body.get("stage_parameters")
+    if isinstance(given_stages, dict):
+        stages = dict(current["stage_parameters"])
+        for stage, values in given_stages.items():
+            base = stages.get(stage)
+            stages[stage] = {**base, **values} if isinstance(base, dict) and isinstance(values, dict) else values
+        doc["stage_parameters"] = stages
+    accounts = rules.distinct_accounts(doc)
+    # Accounts nobody said anything about get the default: assume OrganizationAccountAccessRole.
+    known = {**rules.default_access(accounts), **{a: e for a, e in current["access"].items() if a in accounts}}
+    given_access = body.get("access", {})
+    doc["access"] = {**known, **given_access} if isinstance(given_access, dict) else given_access
+    return doc
+
+
+def validated(doc: dict[str, Any], body: dict[str, Any], setup: Setup, action: str) -> dict[str, Any]:
+    """:raise ApiError: 422 with every broken rule (the refusal is audited)"""
+    clean, errors = rules.validate_document(doc)
+    if doc.get("source_provider") != "GitHub":
+        for field in ("connection_arn", "full_repository_id"):
+            if body.get(field):
+                errors.setdefault(field, []).append(GITHUB_ONLY)
+    if errors:
+        service.record_refusal(get_session(), action, setup, "invalid input", list(errors))
+        raise ApiError(422, errors)
+    return clean
+
+
+def save(setup: Setup, clean: dict[str, Any], action: str, sent_version: int | None = None) -> None:
+    try:
+        service.save(get_session(), setup, clean, action=action, sent_version=sent_version)
+    except service.NameTaken as err:
+        service.record_refusal(get_session(), action, setup, str(err), ["name"])
+        raise ApiError(409, {"name": [str(err)]}) from err
+    except service.SetupConflict as err:
+        service.record_refusal(get_session(), action, setup, "version conflict", ["version"])
+        raise ApiError(409, {"version": [str(err)]}) from err
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(build_spec())
+
+
+@bp.get("/setups")
+@permission_required("setup.view")
+def list_setups():
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        raise ApiError(400, {"page": ["Must be a whole number from 1 to 1000000."]})
+    page, size = int(raw), current_app.config["API_PAGE_SIZE"]
+    db = get_session()
+    total = db.scalar(select(func.count()).select_from(Setup)) or 0
+    rows = db.scalars(select(Setup).order_by(Setup.updated_at.desc(), Setup.id.desc())
+                      .limit(size).offset((page - 1) * size)).all()
+    return {"setups": [setup_json(setup) for setup in rows], "page": page,
+            "pages": max(1, math.ceil(total / size)), "total": total}
+
+
+@bp.post("/setups")
+@permission_required("setup.edit")
+def create_setup():
+    body = json_body()
+    setup = service.new_setup(created_by_id=g.api_user.id)
+    current = service.document(setup)
+    current["stage_parameters"] = stage_defaults(current_app.config["SAMPLE_APP_CONFIG_DIR"])
+    clean = validated(merge(current, body), body, setup, "setup.create")
+    save(setup, clean, "setup.create")
+    response = jsonify(setup_json(setup))
+    response.headers["Location"] = url_for("api.get_setup", setup_id=setup.id)
+    return response, 201
+
+
+@bp.get("/setups/<int:setup_id>")
+@permission_required("setup.view")
+def get_setup(setup_id: int):
+    return setup_json(load_setup(setup_id))
+
+
+@bp.patch("/setups/<int:setup_id>")
+@permission_required("setup.edit")
+def update_setup(setup_id: int):
+    setup = load_setup(setup_id)
+    body = json_body()
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ApiError(422, {"version": ["Send the setup's version you read (a whole number): it guards against "
+                                         "overwriting someone else's change."]})
+    if version != setup.version:
+        raise ApiError(409, {"version": [str(service.SetupConflict(setup.version, version))]})
+    current = service.document(setup)
+    if not current["stage_parameters"]:
+        current["stage_parameters"] = stage_defaults(current_app.config["SAMPLE_APP_CONFIG_DIR"])
+    clean = validated(merge(current, body), body, setup, "setup.update")
+    save(setup, clean, "setup.update", sent_version=version)
+    return setup_json(setup)
+
+
+@bp.post("/setups/<int:setup_id>/plan")
+@permission_required("setup.plan")
+def request_plan(setup_id: int):
+    setup = load_setup(setup_id)
+    db = get_session()
+    try:
+        operation = service.request_plan(db, setup, g.api_user.username)
+    except service.NotReady as err:
+        service.record_refusal(db, "setup.plan", setup, str(err))
+        raise ApiError(409, {"status": [str(err)]}) from err
+    if operation.status == OperationStatus.FAILED.value:
+        raise ApiError(503, {"queue": [operation.error]}, operation=operation_json(operation))
+    response = jsonify(operation_json(operation))
+    response.headers["Location"] = url_for("api.get_operation", operation_id=operation.id)
+    return response, 202
+
+
+@bp.get("/operations/<int:operation_id>")
+@permission_required("setup.view")
+def get_operation(operation_id: int):
+    operation = get_session().get(Operation, operation_id) if operation_id <= service.MAX_ID else None
+    if operation is None:
+        raise ApiError(404, {"operation": [f"There is no operation {operation_id}."]})
+    return operation_json(operation)

@@ -1,0 +1,6 @@
+"""The setup wizard: accounts, application, access, review, and asking for a plan."""
+from flask import Blueprint
+
+bp = Blueprint("setups", __name__)
+
+from portal.setups import routes  # noqa: E402,F401 - registers the views on bp

@@ -1,0 +1,226 @@
+"""Wizard forms: each validate_<field> applies the rule core.validation holds for that field."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import ValidationError
+
+from core import validation as v
+from core.models import AccessMethod, SourceProvider
+from core.regions import pipeline_regions
+from portal.setups import rules
+
+
+def strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def apply_rule(check: Callable[[Any], Any], field) -> None:
+    """Run a core rule on the field; every message it gives lands next to the field.
+
+    :raise ValidationError: the rule is broken
+    """
+    try:
+        check(field.data if field.data is not None else "")
+    except v.InvalidValue as err:
+        # WTForms keeps one message per ValidationError; the others are added to the list directly.
+        field.errors.extend(err.messages[:-1])
+        raise ValidationError(err.messages[-1]) from err
+
+
+def version_of(form: FlaskForm) -> int | None:
+    raw = form.version.data or ""
+    return int(raw) if raw.isdigit() else None
+
+
+class AccountsForm(FlaskForm):
+    build_account_id = StringField("Build account", filters=[strip],
+                                   description="Hosts the repository, the artifact bucket and the pipeline.")
+    staging_account_id = StringField("Staging account", filters=[strip],
+                                     description="Where each push to the branch is deployed first.")
+    production_account_id = StringField("Production account", filters=[strip],
+                                        description="Deployed after a person approves the change.")
+    # The choice list is checked by validate_region, so a bad value gets the portal's message.
+    region = SelectField("Region", validate_choice=False,
+                         description="Where the pipeline and the application stacks are created.")
+    version = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region.choices = [SelectChoice("", "Choose a region")] + [SelectChoice(r.name, r.label)
+                                                                      for r in pipeline_regions()]
+
+    def validate_build_account_id(self, field):
+        apply_rule(v.check_account_id, field)
+
+    def validate_staging_account_id(self, field):
+        apply_rule(v.check_account_id, field)
+
+    def validate_production_account_id(self, field):
+        apply_rule(v.check_account_id, field)
+
+    def validate_region(self, field):
+        apply_rule(v.check_region, field)
+
+    def values(self) -> dict[str, Any]:
+        return {field: getattr(self, field).data for field in rules.ACCOUNT_FIELDS}
+
+
+class StageForm(Form):
+    """The sample app's parameters for one stage (a sub-form: the outer form carries the CSRF token)."""
+
+    LogLevel = SelectField("Log level", choices=list(v.LOG_LEVELS), validate_choice=False)
+    Greeting = StringField("Greeting", description="What the function answers with, at most 64 characters.")
+    MemorySize = StringField("Memory (MB)", filters=[strip], description="128 to 10240.")
+
+    def validate_LogLevel(self, field):  # noqa: N802 - named after the CloudFormation parameter
+        apply_rule(v.check_log_level, field)
+
+    def validate_Greeting(self, field):  # noqa: N802
+        apply_rule(v.check_greeting, field)
+
+    def validate_MemorySize(self, field):  # noqa: N802
+        apply_rule(v.check_memory_size, field)
+
+    def values(self) -> dict[str, Any]:
+        return {name: check(getattr(self, name).data) for name, check in v.STAGE_PARAMETER_CHECKS.items()}
+
+
+class ApplicationForm(FlaskForm):
+    name = StringField("Application name", filters=[strip],
+                       description="3 to 24 lowercase letters, digits and hyphens, starting with a letter.")
+    branch = StringField("Branch", filters=[strip], default="main")
+    source_provider = RadioField("Source", validate_choice=False, default=SourceProvider.CODECOMMIT.value,
+                                 choices=[SelectChoice(SourceProvider.CODECOMMIT.value, "A new CodeCommit repository"),
+                                          SelectChoice(SourceProvider.GITHUB.value,
+                                                       "GitHub, through a CodeConnections connection")])
+    connection_arn = StringField("Connection ARN", filters=[strip],
+                                 description="arn:aws:codeconnections:REGION:ACCOUNT:connection/ID")
+    full_repository_id = StringField("GitHub repository", filters=[strip], description="owner/repo")
+    approval_email = StringField("Approval e-mail", filters=[strip],
+                                 description="Told when production waits for approval. Optional.")
+    tags = TextAreaField("Tags", description="One Key=Value per line, applied to every stack. Optional.")
+    staging = FormField(StageForm, label="Staging")
+    production = FormField(StageForm, label="Production")
+    version = HiddenField()
+
+    def __init__(self, *args, build_account_id: str = "", region: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        # The connection must live where the pipeline does: the accounts step's answers.
+        self.build_account_id = build_account_id
+        self.region_name = region
+
+    def uses_github(self) -> bool:
+        return self.source_provider.data == SourceProvider.GITHUB.value
+
+    def validate_name(self, field):
+        apply_rule(v.check_application_name, field)
+
+    def validate_branch(self, field):
+        apply_rule(v.check_branch, field)
+
+    def validate_source_provider(self, field):
+        apply_rule(v.check_source_provider, field)
+
+    def validate_connection_arn(self, field):
+        if self.uses_github():
+            problems = rules.connection_problems(field.data or "", self.build_account_id, self.region_name)
+            if problems:
+                raise ValidationError(problems[0])
+
+    def validate_full_repository_id(self, field):
+        if self.uses_github():
+            apply_rule(v.check_repository_id, field)
+
+    def validate_approval_email(self, field):
+        apply_rule(v.check_approval_email, field)
+
+    def validate_tags(self, field):
+        apply_rule(v.parse_tags_text, field)
+
+    def values(self) -> dict[str, Any]:
+        github = self.uses_github()
+        return {
+            "name": self.name.data,
+            "branch": self.branch.data,
+            "source_provider": self.source_provider.data,
+            "connection_arn": self.connection_arn.data if github else "",
+            "full_repository_id": self.full_repository_id.data if github else "",
+            "approval_email": v.check_approval_email(self.approval_email.data or ""),
+            "tags": v.parse_tags_text(self.tags.data or ""),
+            "stage_parameters": {stage: getattr(self, stage).form.values() for stage in v.STAGES},
+        }
+
+
+def tags_text(tags: dict[str, str]) -> str:
+    return "\n".join(f"{key}={value}" for key, value in tags.items())
+
+
+class AccountAccessForm(Form):
+    method = RadioField("How the portal reaches this account", validate_choice=False,
+                        default=AccessMethod.ASSUME_ROLE.value,
+                        choices=[SelectChoice(AccessMethod.ASSUME_ROLE.value, "Assume a role in it"),
+                                 SelectChoice(AccessMethod.SELF_LAUNCH.value,
+                                              "Its admin launches the stack (I'll send a link)")])
+    role_name = StringField("Role name", filters=[strip], default=v.DEFAULT_ROLE_NAME)
+    external_id = StringField("External ID", filters=[strip],
+                              description="Only if the role's trust policy asks for one.")
+
+    def assumes_role(self) -> bool:
+        return self.method.data == AccessMethod.ASSUME_ROLE.value
+
+    def validate_method(self, field):
+        apply_rule(v.check_access_method, field)
+
+    def validate_role_name(self, field):
+        if self.assumes_role():
+            apply_rule(v.check_role_name, field)
+
+    def validate_external_id(self, field):
+        if self.assumes_role():
+            apply_rule(v.check_external_id, field)
+
+    def values(self) -> dict[str, str]:
+        if not self.assumes_role():
+            return {"method": self.method.data}
+        return {"method": self.method.data, "role_name": self.role_name.data,
+                "external_id": self.external_id.data or ""}
+
+
+class AccessForm(FlaskForm):
+    accounts = FieldList(FormField(AccountAccessForm))
+    version = HiddenField()
+
+    def values(self, account_ids: list[str]) -> dict[str, Any]:
+        return {account: entry.form.values() for account, entry in zip(account_ids, self.accounts.entries, strict=True)}
+
+
+def access_form(account_ids: list[str], access: dict[str, Any], version: int) -> AccessForm:
+    """Build the access form with one entry per distinct account, in the setup's order."""
+    # Sub-forms read initial values as attributes of an object, not as dict keys.
+    data = [SimpleNamespace(**access.get(account, {})) for account in account_ids]
+    form = AccessForm(data={"accounts": data, "version": str(version)})
+    # A tampered post with more or fewer entries must not shift answers onto the wrong account.
+    while len(form.accounts.entries) > len(account_ids):
+        form.accounts.pop_entry()
+    while len(form.accounts.entries) < len(account_ids):
+        form.accounts.append_entry({})
+    return form
+
+
+class PlanForm(FlaskForm):
+    """Only the CSRF token: asking for a plan takes no input."""

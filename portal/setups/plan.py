@@ -1,0 +1,70 @@
+"""What a setup will deploy, described from its own fields (the worker's plan adds the real changes)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.models import AccessMethod
+
+ROLES = ("build", "staging", "production")
+
+
+@dataclass(frozen=True)
+class PlannedStack:
+    account_id: str
+    stack_name: str
+    template: str
+    purpose: str
+    access: str
+
+
+def account_sharing(build: str | None, staging: str | None, production: str | None) -> list[str]:
+    """Explain, in sentences, what sharing an account between roles means."""
+    if not (build and staging and production):
+        return []
+    if build == staging == production:
+        return [f"Build, staging and production share account {build}: the pipeline and both stages live in one "
+                "account, and one deploy stack serves both stages."]
+    sentences = []
+    if staging == production:
+        sentences.append(f"Staging and production share account {staging}: one deploy stack serves both.")
+    if build == staging:
+        sentences.append(f"Build and staging share account {build}: the pipeline and the staging application live "
+                         "in the same account.")
+    if build == production:
+        sentences.append(f"Build and production share account {build}: the pipeline and the production "
+                         "application live in the same account.")
+    if not sentences:
+        sentences.append("Build, staging and production are three separate accounts: each stage is isolated.")
+    return sentences
+
+
+def describe_access(entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return "not chosen yet"
+    if entry.get("method") == AccessMethod.SELF_LAUNCH.value:
+        return "the account's admin launches the stack from a quick-create link"
+    external = " with an external ID" if entry.get("external_id") else ""
+    return f"the portal assumes the role {entry.get('role_name')}{external}"
+
+
+def planned_stacks(name: str, build: str, staging: str, production: str, access: dict[str, Any]) -> list[PlannedStack]:
+    """Return the stacks in deployment order: every distinct deploy account first, then the build account."""
+    stacks = []
+    for account in dict.fromkeys([staging, production]):
+        stages = [stage for stage, acct in (("staging", staging), ("production", production)) if acct == account]
+        stacks.append(PlannedStack(
+            account_id=account,
+            stack_name=f"{name}-deploy-dependencies",
+            template="deploy-dependencies.yaml",
+            purpose=f"deploy role and CloudFormation execution role for {' and '.join(stages)}",
+            access=describe_access(access.get(account)),
+        ))
+    stacks.append(PlannedStack(
+        account_id=build,
+        stack_name=f"{name}-pipeline",
+        template="build-pipeline.yaml",
+        purpose="source, artifact bucket and key, build project and the pipeline",
+        access=describe_access(access.get(build)),
+    ))
+    return stacks

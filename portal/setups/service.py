@@ -1,0 +1,204 @@
+"""Saving setups and requesting plans: the steps shared by the wizard and the API."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from core.models import Operation, OperationKind, OperationStatus, Setup, SetupStatus, SourceProvider
+from portal import audit, queue
+from portal.setups import rules
+
+log = logging.getLogger(__name__)
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
+
+class SetupConflict(Exception):
+    """Someone else saved the setup since this editor read it (optimistic locking on Setup.version)."""
+
+    def __init__(self, current_version: int | None = None, sent_version: int | None = None):
+        if current_version is not None:
+            detail = f" (it is now at version {current_version}; your copy was version {sent_version})"
+        else:
+            detail = ""
+        super().__init__(
+            f"Someone else changed this setup while you were editing it{detail}. "
+            "Your changes were not saved: reload the page to see the current values, then make your change again."
+        )
+
+
+class NameTaken(Exception):
+    def __init__(self, name: str, build_account_id: str, region: str):
+        super().__init__(
+            f"Another setup already uses the name {name} in build account {build_account_id}, region {region}. "
+            "Choose another name (or another build account or region)."
+        )
+
+
+class NotReady(Exception):
+    def __init__(self, step: str):
+        self.step = step
+        super().__init__(f"The setup is not complete: finish the {step} step before asking for a plan.")
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; every stored time is UTC.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def get_setup(session: Session, setup_id: int) -> Setup | None:
+    return session.get(Setup, setup_id) if 0 < setup_id <= MAX_ID else None
+
+
+def new_setup(created_by_id: int | None) -> Setup:
+    """Return an unsaved setup with every column's default set now (the ORM applies them only on insert)."""
+    return Setup(created_by_id=created_by_id, branch="main", source_provider=SourceProvider.CODECOMMIT.value,
+                 connection_arn="", full_repository_id="", approval_email="", tags={}, stage_parameters={},
+                 access={}, status=SetupStatus.DRAFT.value, wizard_step="accounts")
+
+
+def document(setup: Setup) -> dict[str, Any]:
+    """Return the setup's user-given fields in the API's shape."""
+    return {
+        "build_account_id": setup.build_account_id or "",
+        "staging_account_id": setup.staging_account_id or "",
+        "production_account_id": setup.production_account_id or "",
+        "region": setup.region or "",
+        "name": setup.name or "",
+        "branch": setup.branch,
+        "source_provider": setup.source_provider,
+        "connection_arn": setup.connection_arn,
+        "full_repository_id": setup.full_repository_id,
+        "approval_email": setup.approval_email,
+        "tags": dict(setup.tags),
+        "stage_parameters": {stage: dict(values) for stage, values in setup.stage_parameters.items()},
+        "access": {account: dict(entry) for account, entry in setup.access.items()},
+    }
+
+
+def apply(setup: Setup, values: dict[str, Any]) -> list[str]:
+    """Copy validated values onto the setup; return the names of the fields that changed."""
+    changed = []
+    for field, value in values.items():
+        if field not in rules.DOCUMENT_FIELDS:
+            raise KeyError(field)
+        if getattr(setup, field) != value:
+            setattr(setup, field, value)
+            changed.append(field)
+    if any(field in changed for field in rules.ACCOUNT_FIELDS[:3]):
+        # Access is chosen per account: forget the accounts the setup no longer uses.
+        accounts = setup.distinct_accounts()
+        setup.access = {account: entry for account, entry in setup.access.items() if account in accounts}
+    return changed
+
+
+def refresh_status(setup: Setup) -> dict[str, list[str]]:
+    """Mark the setup ready only when every step validates, and point the wizard at the first gap."""
+    _, errors = rules.validate_document(document(setup))
+    setup.status = SetupStatus.DRAFT.value if errors else SetupStatus.READY.value
+    setup.wizard_step = rules.first_incomplete_step(errors)
+    return errors
+
+
+def check_name_free(session: Session, setup: Setup) -> None:
+    """:raise NameTaken: another setup has this name in the same build account and region."""
+    if not (setup.name and setup.build_account_id and setup.region):
+        return
+    query = select(Setup.id).where(
+        Setup.name == setup.name, Setup.build_account_id == setup.build_account_id, Setup.region == setup.region
+    )
+    if setup.id is not None:
+        query = query.where(Setup.id != setup.id)
+    # No autoflush: flushing the edited setup first would hit the unique key before this friendlier check.
+    with session.no_autoflush:
+        taken = session.scalar(query.limit(1)) is not None
+    if taken:
+        raise NameTaken(setup.name, setup.build_account_id, setup.region)
+
+
+def save(session: Session, setup: Setup, values: dict[str, Any], *, action: str,
+         sent_version: int | None = None) -> list[str]:
+    """Apply values, check the name, refresh the status and commit with an audit entry.
+
+    :raise SetupConflict: ``sent_version`` is stale, or a concurrent save won the race
+    :raise NameTaken: the name is used in this build account and region
+    """
+    if setup.id is not None and sent_version is not None and sent_version != setup.version:
+        raise SetupConflict(setup.version, sent_version)
+    changed = apply(setup, values)
+    try:
+        check_name_free(session, setup)
+    except NameTaken:
+        session.rollback()  # drop the values just applied
+        raise
+    refresh_status(setup)
+    if setup.id is None:
+        session.add(setup)
+    try:
+        session.flush()
+        audit.record(action, audit.SUCCESS, target=f"setup {setup.id}",
+                     detail={"fields": changed, "status": setup.status})
+        session.commit()
+    except StaleDataError as err:
+        session.rollback()
+        raise SetupConflict() from err
+    except IntegrityError as err:
+        # The unique key caught a concurrent save of the same name.
+        session.rollback()
+        raise NameTaken(setup.name or "", setup.build_account_id or "", setup.region or "") from err
+    log.info("Saved setup %s (%s): %s", setup.id, setup.status, changed)
+    return changed
+
+
+def record_refusal(session: Session, action: str, setup: Setup | None, reason: str,
+                   fields: list[str] | None = None) -> None:
+    """Audit a change that was refused (invalid input, name taken, version conflict)."""
+    session.rollback()
+    target = f"setup {setup.id}" if setup is not None and setup.id else "new setup"
+    audit.record(action, audit.FAILED, target=target, message=reason, detail={"fields": sorted(fields or [])})
+    session.commit()
+
+
+def operations(session: Session, setup: Setup, limit: int = 20) -> list[Operation]:
+    query = select(Operation).where(Operation.setup_id == setup.id).order_by(Operation.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def request_plan(session: Session, setup: Setup, username: str) -> Operation:
+    """Record a pending plan operation, commit, then enqueue ``worker.plan_setup`` with its id.
+
+    When the broker is down the operation is marked failed with the reason, and returned all the same.
+
+    :raise NotReady: the setup is still a draft
+    """
+    if setup.status != SetupStatus.READY.value:
+        raise NotReady(setup.wizard_step)
+    # The task id is chosen up front and stored with the row, so nothing writes the row after the
+    # worker may have started on it.
+    task_id = str(uuid.uuid4())
+    operation = Operation(setup_id=setup.id, kind=OperationKind.PLAN.value, status=OperationStatus.PENDING.value,
+                          requested_by=username, detail={"task_id": task_id, "setup_version": setup.version})
+    session.add(operation)
+    session.commit()
+    target = f"setup {setup.id}"
+    try:
+        queue.enqueue(queue.PLAN_SETUP, operation.id, task_id=task_id)
+    except queue.QueueUnavailable as err:
+        operation.status = OperationStatus.FAILED.value
+        operation.error = str(err)
+        operation.finished_at = datetime.now(UTC)
+        audit.record("setup.plan", audit.FAILED, target=target, message=str(err), detail={"operation": operation.id})
+        session.commit()
+        return operation
+    audit.record("setup.plan", audit.SUCCESS, target=target, detail={"operation": operation.id})
+    session.commit()
+    return operation

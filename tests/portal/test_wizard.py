@@ -1,0 +1,237 @@
+"""The setup wizard: steps saved as drafts, messages next to fields, unique names, optimistic locking."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.models import AuditEntry, Setup
+from portal.db import get_session
+from tests.portal.helpers import BUILD, PRODUCTION, STAGING, field_errors, fill
+
+ACCOUNTS = {"build_account_id": BUILD, "staging_account_id": STAGING, "production_account_id": PRODUCTION,
+            "region": "eu-west-1"}
+APPLICATION = {"name": "orders-api", "approval_email": "team@example.com", "tags": "team=payments\ncost center=42",
+               "staging-LogLevel": "DEBUG", "production-MemorySize": "512"}
+CONNECTION = f"arn:aws:codeconnections:eu-west-1:{BUILD}:connection/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
+
+@pytest.fixture
+def operator(auth, users):
+    auth.login("operator")
+
+
+def start(client, **accounts) -> int:
+    response = fill(client, "/setups/new", **{**ACCOUNTS, **accounts})
+    assert response.status_code == 302, field_errors(response.get_data(as_text=True))
+    return int(response.headers["Location"].split("/")[2])
+
+
+def walk(client, **application) -> int:
+    """Complete every step; return the setup id."""
+    setup_id = start(client)
+    assert fill(client, f"/setups/{setup_id}/application", **{**APPLICATION, **application}).status_code == 302
+    assert fill(client, f"/setups/{setup_id}/access").status_code == 302
+    return setup_id
+
+
+def test_walks_the_wizard_to_a_ready_setup(app, client, operator, setup_row):
+    setup_id = start(client)
+    assert setup_row(setup_id).status == "draft"
+    response = fill(client, f"/setups/{setup_id}/application", **APPLICATION)
+    assert response.headers["Location"] == f"/setups/{setup_id}/access"
+    response = fill(client, f"/setups/{setup_id}/access")
+    assert response.headers["Location"] == f"/setups/{setup_id}"
+    setup = setup_row(setup_id)
+    assert (setup.status, setup.wizard_step, setup.name, setup.branch) == ("ready", "review", "orders-api", "main")
+    assert setup.tags == {"team": "payments", "cost center": "42"}
+    assert setup.stage_parameters == {"staging": {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 128},
+                                      "production": {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 512}}
+    assert setup.access == {account: {"method": "assume_role", "role_name": "OrganizationAccountAccessRole",
+                                      "external_id": ""} for account in (BUILD, STAGING, PRODUCTION)}
+    page = client.get(f"/setups/{setup_id}").get_data(as_text=True)
+    assert "orders-api-deploy-dependencies" in page and "orders-api-pipeline" in page
+    assert "Request the plan" in page
+    with app.app_context():
+        actions = get_session().scalars(select(AuditEntry.action).where(AuditEntry.outcome == "success")).all()
+    assert actions == ["auth.login", "setup.create", "setup.update", "setup.update"]
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("build_account_id", "12345", "An AWS account ID is exactly 12 digits, e.g. 123456789012."),
+    ("staging_account_id", "", "This field is required."),
+    ("production_account_id", "abcdefghijkl", "An AWS account ID is exactly 12 digits, e.g. 123456789012."),
+    ("region", "mars-north-1", "Choose a region where both CodePipeline and CloudFormation are available."),
+])
+def test_shows_each_accounts_error_next_to_its_field(client, operator, setup_row, field, value, message):
+    response = fill(client, "/setups/new", **{**ACCOUNTS, field: value})
+    assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True)) == {field: [message]}
+    with client.application.app_context():
+        assert get_session().scalar(select(Setup.id)) is None  # nothing half-valid saved
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("name", "Orders_API", "Use only lowercase letters (a-z), digits and hyphens."),
+    ("branch", "feature..x", "A branch name cannot contain '..'."),
+    ("source_provider", "SVN", "Choose CodeCommit or GitHub."),
+    ("approval_email", "not-an-email", "Enter a valid e-mail address, e.g. team@example.com, or leave it empty."),
+    ("tags", "aws:team=x", "Tag key aws:team: the prefixes aws: and portal: are reserved."),
+    ("staging-LogLevel", "LOUD", "Choose DEBUG, INFO, WARN or ERROR."),
+    ("staging-Greeting", "x" * 65, "Use at most 64 characters."),
+    ("production-MemorySize", "64", "Enter a whole number of MB from 128 to 10240."),
+])
+def test_shows_each_application_error_next_to_its_field(client, operator, setup_row, field, value, message):
+    setup_id = start(client)
+    response = fill(client, f"/setups/{setup_id}/application", **{**APPLICATION, field: value})
+    assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True)) == {field: [message]}
+    assert setup_row(setup_id).name is None
+
+
+def test_shows_every_tag_problem(client, operator):
+    setup_id = start(client)
+    response = fill(client, f"/setups/{setup_id}/application", **{**APPLICATION, "tags": "a!=1\nnovalue\nb=x;y"})
+    assert field_errors(response.get_data(as_text=True))["tags"] == ["Line 2: write each tag as Key=Value."]
+    response = fill(client, f"/setups/{setup_id}/application", **{**APPLICATION, "tags": "a!=1\nb=x;y"})
+    assert field_errors(response.get_data(as_text=True))["tags"] == [
+        "Tag key a!: use only letters, digits, spaces and _ . : / = + - @.",
+        "Tag b: the value can use only letters, digits, spaces and _ . : / = + - @."]
+
+
+@pytest.mark.parametrize("changes, errors", [
+    ({}, {"connection_arn": ["A GitHub source needs the ARN of a CodeConnections connection."],
+          "full_repository_id": ["A GitHub source needs the repository as owner/repo."]}),
+    ({"connection_arn": CONNECTION.replace(BUILD, STAGING), "full_repository_id": "octo/app"},
+     {"connection_arn": [f"The connection must belong to the build account {BUILD}, where the pipeline runs; "
+                         f"this one belongs to {STAGING}."]}),
+    ({"connection_arn": CONNECTION, "full_repository_id": "octo"},
+     {"full_repository_id": ["Write the repository as owner/repo, e.g. octo-org/orders-api."]}),
+])
+def test_checks_the_github_source(client, operator, changes, errors):
+    setup_id = start(client)
+    changes = {**APPLICATION, "source_provider": "GitHub", **changes}
+    response = fill(client, f"/setups/{setup_id}/application", **changes)
+    assert field_errors(response.get_data(as_text=True)) == errors
+
+
+def test_saves_a_github_source(client, operator, setup_row):
+    setup_id = walk(client, source_provider="GitHub", connection_arn=CONNECTION, full_repository_id="octo/app")
+    setup = setup_row(setup_id)
+    assert (setup.source_provider, setup.connection_arn, setup.full_repository_id) == ("GitHub", CONNECTION, "octo/app")
+
+
+def test_resumes_a_draft_where_it_was_left(client, operator, setup_row):
+    setup_id = start(client)
+    response = fill(client, f"/setups/{setup_id}/application", **APPLICATION, leave="1")
+    assert response.headers["Location"] == "/"
+    listing = client.get("/").get_data(as_text=True)
+    assert f'href="/setups/{setup_id}/access">Resume at Access' in listing
+    page = client.get(f"/setups/{setup_id}/application").get_data(as_text=True)
+    assert 'value="orders-api"' in page and "cost center=42" in page
+    review = client.get(f"/setups/{setup_id}").get_data(as_text=True)
+    assert "the access step is not complete yet" in review and "Request the plan" not in review
+
+
+def test_back_links_to_the_previous_step(client, operator):
+    setup_id = start(client)
+    page = client.get(f"/setups/{setup_id}/access").get_data(as_text=True)
+    assert f'href="/setups/{setup_id}/application">Back</a>' in page
+
+
+def test_asks_access_once_per_distinct_account_and_explains_sharing(client, operator, setup_row):
+    setup_id = start(client, production_account_id=STAGING)
+    page = client.get(f"/setups/{setup_id}/access").get_data(as_text=True)
+    assert page.count('<fieldset class="account"') == 2
+    assert f"Staging and production share account {STAGING}: one deploy stack serves both." in page
+    fill(client, f"/setups/{setup_id}/application", **APPLICATION)
+    fill(client, f"/setups/{setup_id}/access", **{"accounts-1-method": "self_launch",
+                                                  "accounts-0-role_name": "PortalBootstrap",
+                                                  "accounts-0-external_id": "tenant-42"})
+    assert setup_row(setup_id).access == {
+        BUILD: {"method": "assume_role", "role_name": "PortalBootstrap", "external_id": "tenant-42"},
+        STAGING: {"method": "self_launch"}}
+
+
+@pytest.mark.parametrize("changes, errors", [
+    ({"accounts-0-role_name": ""},
+     {"accounts-0-role_name": ["Enter the role the portal assumes, e.g. OrganizationAccountAccessRole."]}),
+    ({"accounts-2-external_id": "x"},
+     {"accounts-2-external_id": ["An external ID is 2 to 1224 letters, digits or + = , . @ : / _ - characters."]}),
+    ({"accounts-1-method": "telepathy"}, {"accounts-1-method": ["Choose how the portal reaches this account."]}),
+])
+def test_shows_access_errors_next_to_the_accounts_fields(client, operator, setup_row, changes, errors):
+    setup_id = start(client)
+    fill(client, f"/setups/{setup_id}/application", **APPLICATION)
+    response = fill(client, f"/setups/{setup_id}/access", **changes)
+    assert response.status_code == 422 and field_errors(response.get_data(as_text=True)) == errors
+    assert setup_row(setup_id).status == "draft"
+
+
+def test_a_self_launched_account_needs_no_role(client, operator, setup_row):
+    setup_id = start(client)
+    fill(client, f"/setups/{setup_id}/application", **APPLICATION)
+    response = fill(client, f"/setups/{setup_id}/access", **{"accounts-0-method": "self_launch",
+                                                             "accounts-0-role_name": ""})
+    assert response.status_code == 302 and setup_row(setup_id).access[BUILD] == {"method": "self_launch"}
+
+
+def test_changing_accounts_sends_a_ready_setup_back_to_the_access_step(client, operator, setup_row):
+    setup_id = walk(client)
+    fill(client, f"/setups/{setup_id}/accounts", production_account_id="444444444444")
+    setup = setup_row(setup_id)
+    assert (setup.status, setup.wizard_step) == ("draft", "access")
+    assert set(setup.access) == {BUILD, STAGING}  # the dropped account's answer is forgotten
+
+
+def test_refuses_a_name_used_in_the_same_build_account_and_region(client, operator, make_setup):
+    make_setup(name="orders-api")
+    setup_id = start(client)
+    response = fill(client, f"/setups/{setup_id}/application", **APPLICATION)
+    assert response.status_code == 409
+    assert field_errors(response.get_data(as_text=True)) == {"name": [
+        f"Another setup already uses the name orders-api in build account {BUILD}, region eu-west-1. "
+        "Choose another name (or another build account or region)."]}
+
+
+@pytest.mark.parametrize("accounts", [{"region": "us-east-1"}, {"build_account_id": "999999999999"}])
+def test_allows_the_same_name_in_another_build_account_or_region(client, operator, make_setup, setup_row, accounts):
+    make_setup(name="orders-api")
+    setup_id = start(client, **accounts)
+    assert fill(client, f"/setups/{setup_id}/application", **APPLICATION).status_code == 302
+    assert setup_row(setup_id).name == "orders-api"
+
+
+def test_refuses_moving_a_setup_onto_a_name_taken_there(client, operator, make_setup, setup_row):
+    make_setup(name="orders-api", region="us-east-1")
+    setup_id = walk(client)
+    response = fill(client, f"/setups/{setup_id}/accounts", region="us-east-1")
+    assert response.status_code == 409
+    assert "Another setup already uses the name orders-api" in field_errors(response.get_data(as_text=True))[
+        "build_account_id"][0]
+    assert setup_row(setup_id).region == "eu-west-1"
+
+
+def test_shows_a_conflict_when_someone_saved_in_between(app, client, operator, setup_row):
+    setup_id = walk(client)
+    stale = client.get(f"/setups/{setup_id}/application").get_data(as_text=True)
+    # Someone else saves first: the version moves on.
+    fill(client, f"/setups/{setup_id}/application", branch="develop")
+    from tests.portal.helpers import form_values
+
+    response = client.post(f"/setups/{setup_id}/application", data={**form_values(stale), "branch": "release"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Someone else changed this setup while you were editing it" in page
+    assert "reload the page" in page
+    assert setup_row(setup_id).branch == "develop"
+
+
+def test_a_tampered_version_is_treated_as_stale(client, operator, setup_row):
+    setup_id = walk(client)
+    response = fill(client, f"/setups/{setup_id}/application", branch="develop", version="abc")
+    assert response.status_code == 409 and setup_row(setup_id).branch == "main"
+
+
+def test_unknown_setups_get_a_404_page(client, operator):
+    for path in ("/setups/999", "/setups/999/accounts", "/setups/99999999999999999999"):
+        assert client.get(path).status_code == 404
