@@ -1,0 +1,200 @@
+"""CloudFormation request handlers the emulator replaces on moto's CloudFormationResponse.
+
+moto's handlers drop parameters the engine needs (OnFailure, DisableRollback, StackName of a
+change set) or report hard-coded resource states; these read the request fully and answer
+from the stack's timeline.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult, EmptyResult
+
+from emulator.cfn.backend import EmulatedCloudFormationBackend
+from emulator.cfn.stack import EmulatedStack
+from emulator.cfn.templates import check_capabilities, parse
+
+
+def _backend(self: CloudFormationResponse) -> EmulatedCloudFormationBackend:
+    return self.cloudformation_backend  # type: ignore[return-value]
+
+
+def _template_body(self: CloudFormationResponse, stack: EmulatedStack | None) -> str:
+    body, url = self._get_param("TemplateBody"), self._get_param("TemplateURL")
+    use_previous = self._get_bool_param("UsePreviousTemplate", False)
+    if use_previous and (body or url):
+        raise ValidationError(message="You cannot specify both usePreviousTemplate and Template Body/Template URL.")
+    if use_previous:
+        if stack is None:
+            raise ValidationError(message="UsePreviousTemplate can only be used with an existing stack")
+        return stack.template  # type: ignore[return-value]
+    if url:
+        return self._get_stack_from_s3_url(url)
+    if not body:
+        raise ValidationError(message="Either Template URL or Template Body must be specified.")
+    return body
+
+
+def _parameters(self: CloudFormationResponse, stack: EmulatedStack | None) -> dict[str, Any]:
+    """Request parameters, with UsePreviousValue taken from the stack's current values."""
+    values: dict[str, Any] = {}
+    previous = dict(stack.resource_map.resolved_parameters) if stack is not None else {}
+    previous.update(stack.parameters if stack is not None else {})
+    for parameter in self._get_param("Parameters", []):
+        key = parameter["ParameterKey"]
+        if parameter.get("UsePreviousValue"):
+            if parameter.get("ParameterValue") is not None:
+                raise ValidationError(message=(
+                    f"Invalid input for parameter key {key}. Cannot specify usePreviousValue as true "
+                    "and non empty value for a parameter"))
+            if key not in previous:
+                raise ValidationError(message=(
+                    f"Invalid input for parameter key {key}. Cannot specify usePreviousValue as true "
+                    "for a parameter key not in the previous template"))
+            value = previous[key]
+            values[key] = ",".join(map(str, value)) if isinstance(value, list) else value
+        else:
+            values[key] = parameter.get("ParameterValue", "")
+    return values
+
+
+def _checked(self: CloudFormationResponse, body: str) -> str:
+    """The template body, once the request acknowledges what it creates."""
+    check_capabilities(parse(body), self._get_param("Capabilities", []))
+    return body
+
+
+def _tags(self: CloudFormationResponse) -> dict[str, str]:
+    return {item["Key"]: item["Value"] for item in self._get_param("Tags", [])}
+
+
+def create_stack(self: CloudFormationResponse) -> ActionResult:
+    on_failure = self._get_param("OnFailure") or (
+        "DO_NOTHING" if self._get_bool_param("DisableRollback", False) else "ROLLBACK")
+    stack = _backend(self).create_stack(
+        name=self._get_param("StackName"), template=_checked(self, _template_body(self, None)),
+        parameters=_parameters(self, None), notification_arns=self._get_param("NotificationARNs", []),
+        tags=_tags(self), role_arn=self._get_param("RoleARN"),
+        enable_termination_protection=self._get_param("EnableTerminationProtection"),
+        timeout_in_mins=self._get_param("TimeoutInMinutes"),
+        stack_policy_body=self._get_param("StackPolicyBody"), on_failure=on_failure,
+    )
+    return ActionResult({"StackId": stack.stack_id})
+
+
+def update_stack(self: CloudFormationResponse) -> ActionResult:
+    backend = _backend(self)
+    stack = backend.get_stack(self._get_param("StackName"))
+    tags = _tags(self) or None  # no Tags in the request keeps the stack's tags
+    stack = backend.update_stack(
+        name=self._get_param("StackName"), template=_checked(self, _template_body(self, stack)),
+        role_arn=self._get_param("RoleARN"), parameters=_parameters(self, stack), tags=tags,
+        disable_rollback=self._get_bool_param("DisableRollback", False),
+    )
+    return ActionResult({"StackId": stack.stack_id})
+
+
+def create_change_set(self: CloudFormationResponse) -> ActionResult:
+    backend = _backend(self)
+    change_set_type = self._get_param("ChangeSetType", "CREATE")
+    stack = None
+    if change_set_type == "UPDATE":
+        stack = backend.get_stack(self._get_param("StackName"))
+    change_set_id, stack_id = backend.create_change_set(
+        stack_name=self._get_param("StackName"), change_set_name=self._get_param("ChangeSetName"),
+        template=_checked(self, _template_body(self, stack)), parameters=_parameters(self, stack),
+        description=self._get_param("Description"), change_set_type=change_set_type,
+        notification_arns=self._get_param("NotificationARNs", []), tags=_tags(self),
+        role_arn=self._get_param("RoleARN"), capabilities=self._get_param("Capabilities", []),
+        on_stack_failure=self._get_param("OnStackFailure"),
+    )
+    return ActionResult({"Id": change_set_id, "StackId": stack_id})
+
+
+def describe_change_set(self: CloudFormationResponse) -> ActionResult:
+    return ActionResult(_backend(self).describe_change_set(
+        self._get_param("ChangeSetName"), self._get_param("StackName")))
+
+
+def delete_change_set(self: CloudFormationResponse) -> EmptyResult:
+    _backend(self).delete_change_set(self._get_param("ChangeSetName"), self._get_param("StackName"))
+    return EmptyResult()
+
+
+def execute_change_set(self: CloudFormationResponse) -> EmptyResult:
+    _backend(self).execute_change_set(
+        self._get_param("ChangeSetName"), self._get_param("StackName"),
+        disable_rollback=self._get_bool_param("DisableRollback", False),
+    )
+    return EmptyResult()
+
+
+def list_change_sets(self: CloudFormationResponse) -> ActionResult:
+    return ActionResult({"Summaries": _backend(self).list_change_sets_of(self._get_param("StackName"))})
+
+
+def _resource(stack: EmulatedStack, event: Any, timestamp_key: str) -> dict[str, Any]:
+    return {
+        "StackName": stack.name, "StackId": stack.stack_id,
+        "LogicalResourceId": event.logical_resource_id,
+        "PhysicalResourceId": event.physical_resource_id or None,
+        "ResourceType": event.resource_type, timestamp_key: event.timestamp,
+        "ResourceStatus": event.resource_status, "ResourceStatusReason": event.resource_status_reason,
+        "DriftInformation": {"StackResourceDriftStatus": "NOT_CHECKED"},
+    }
+
+
+def list_stack_resources(self: CloudFormationResponse) -> ActionResult:
+    stack, events = _backend(self).resource_states(self._get_param("StackName"))
+    return ActionResult({"StackResourceSummaries": [_resource(stack, e, "LastUpdatedTimestamp") for e in events]})
+
+
+def describe_stack_resources(self: CloudFormationResponse) -> ActionResult:
+    stack, events = _backend(self).resource_states(self._get_param("StackName"))
+    logical_id = self._get_param("LogicalResourceId")
+    chosen = [e for e in events if logical_id in (None, e.logical_resource_id)]
+    return ActionResult({"StackResources": [_resource(stack, e, "Timestamp") for e in chosen]})
+
+
+def describe_stack_resource(self: CloudFormationResponse) -> ActionResult:
+    stack_name, logical_id = self._get_param("StackName"), self._get_param("LogicalResourceId")
+    stack, events = _backend(self).resource_states(stack_name)
+    for event in events:
+        if event.logical_resource_id == logical_id:
+            return ActionResult({"StackResourceDetail": _resource(stack, event, "LastUpdatedTimestamp")})
+    raise ValidationError(message=f"Resource {logical_id} does not exist for stack {stack_name}")
+
+
+HANDLERS = {
+    "create_stack": create_stack, "update_stack": update_stack, "create_change_set": create_change_set,
+    "describe_change_set": describe_change_set, "delete_change_set": delete_change_set,
+    "execute_change_set": execute_change_set, "list_change_sets": list_change_sets,
+    "list_stack_resources": list_stack_resources, "describe_stack_resources": describe_stack_resources,
+    "describe_stack_resource": describe_stack_resource,
+}
+
+
+# The server answers from several threads; one CloudFormation request at a time keeps a stack's
+# engine run, its timeline and moto's backends consistent. Lock order: this lock, then any
+# extension's own lock, then STATE.lock.
+REQUEST_LOCK = threading.RLock()
+
+
+def _serialised(call_action: Any) -> Any:
+    def call_action_locked(self: CloudFormationResponse) -> Any:
+        with REQUEST_LOCK:
+            return call_action(self)
+
+    call_action_locked.emulator_serialised = True  # type: ignore[attr-defined]
+    return call_action_locked
+
+
+def install() -> None:
+    """Put the handlers on moto's CloudFormationResponse."""
+    for name, handler in HANDLERS.items():
+        setattr(CloudFormationResponse, name, handler)
+    if not getattr(CloudFormationResponse.call_action, "emulator_serialised", False):
+        CloudFormationResponse.call_action = _serialised(CloudFormationResponse.call_action)

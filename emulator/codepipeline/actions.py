@@ -1,0 +1,103 @@
+"""What starting an action means, per action type: its outcome, duration, ids and console links.
+
+No action does real work: builds are not run and stacks are not deployed. Each action takes
+``STATE.pace`` seconds and succeeds, unless a failure was injected for it or (for a source
+action) its branch has no commit; a Manual approval waits for PutApprovalResult instead.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from emulator.codepipeline.models import ActionRun, Execution, new_id
+from emulator.state import STATE
+
+logger = logging.getLogger(__name__)
+
+FAILED_CODE = "JobFailed"
+
+
+def is_manual_approval(action: dict[str, Any]) -> bool:
+    type_id = action["actionTypeId"]
+    return type_id["category"] == "Approval" and type_id["provider"] == "Manual"
+
+
+def start_run(execution: Execution, action: dict[str, Any], at: float, region: str) -> ActionRun:
+    """Create the run of ``action`` starting at ``at`` and decide how it will end."""
+    attempt = execution.stage_attempts.get(execution.stage_name, 0)
+    run = ActionRun(execution.execution_id, execution.version, execution.stage_name, action,
+                    start=at, due=None, attempt=attempt)
+    failure = STATE.take_action_failure(execution.pipeline_name, run.stage_name, run.name)
+    if failure is not None:
+        logger.info("injected failure for %s/%s/%s: %s", execution.pipeline_name, run.stage_name,
+                    run.name, failure.reason)
+        run.planned_error = (FAILED_CODE, failure.reason)
+    if run.category == "Source":
+        _prepare_source(run, execution)
+    elif run.provider == "CodeBuild":
+        project = run.configuration.get("ProjectName", "project")
+        build_id = f"{project}:{new_id()}"
+        run.external_id = build_id
+        run.external_url = (f"https://{region}.console.aws.amazon.com/codesuite/codebuild/projects/"
+                            f"{project}/build/{quote(build_id, safe='')}/?region={region}")
+    elif run.provider == "CloudFormation":
+        stack = run.configuration.get("StackName", "")
+        run.external_id = stack or None
+        run.external_url = _stack_url(action, region)
+    if is_manual_approval(action) and run.planned_error is None:
+        run.token = new_id()  # waits, with no due time, until PutApprovalResult
+    else:
+        run.due = at + STATE.pace
+    execution.runs.append(run)
+    return run
+
+
+def _prepare_source(run: ActionRun, execution: Execution) -> None:
+    revision = execution.revisions.get(run.name)
+    if revision is None:
+        return
+    if revision.missing_reason and run.planned_error is None:
+        run.planned_error = (FAILED_CODE, revision.missing_reason)
+    run.external_id = revision.revision_id
+    run.external_url = revision.url
+    run.summary = revision.summary
+    run.output_variables = dict(revision.output_variables)
+
+
+def complete_run(run: ActionRun, at: float) -> None:
+    """End a timed run as planned."""
+    if run.planned_error is None:
+        run.finish("Succeeded", at)
+        return
+    code, message = run.planned_error
+    run.finish("Failed", at)
+    run.summary = message
+    run.error_details = {"code": code, "message": message}
+
+
+def entity_url(action: dict[str, Any], region: str) -> str | None:
+    """The console page of the thing an action works on, as GetPipelineState's ``entityUrl``."""
+    provider = action["actionTypeId"]["provider"]
+    config = action.get("configuration") or {}
+    region = action.get("region") or region
+    if provider == "CodeCommit":
+        return (f"https://{region}.console.aws.amazon.com/codesuite/codecommit/repositories/"
+                f"{config.get('RepositoryName', '')}/browse?region={region}")
+    if provider == "CodeStarSourceConnection":
+        return f"https://github.com/{config.get('FullRepositoryId', '')}/tree/{config.get('BranchName', '')}"
+    if provider == "CodeBuild":
+        return (f"https://{region}.console.aws.amazon.com/codesuite/codebuild/projects/"
+                f"{config.get('ProjectName', '')}/history?region={region}")
+    if provider == "CloudFormation":
+        return _stack_url(action, region)
+    if provider == "Manual":
+        return config.get("ExternalEntityLink") or None
+    return None
+
+
+def _stack_url(action: dict[str, Any], region: str) -> str:
+    region = action.get("region") or region
+    stack = (action.get("configuration") or {}).get("StackName", "")
+    return (f"https://{region}.console.aws.amazon.com/cloudformation/home?region={region}"
+            f"#/stacks?filteringText={quote(stack)}")

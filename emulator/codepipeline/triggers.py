@@ -1,0 +1,109 @@
+"""A git push: record the commit, then start every pipeline whose source watches that branch.
+
+On AWS a CodeCommit push reaches the pipeline through an EventBridge rule (trigger type
+``CloudWatchEvent``, detail the rule's ARN) or through polling; a GitHub push through the
+connection's webhook. The emulator starts the watching pipelines directly and reports the
+trigger the way AWS would.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.codecommit.models import codecommit_backends
+from moto.codepipeline.models import codepipeline_backends
+from moto.events.models import events_backends
+
+from emulator.codepipeline import engine, sources
+from emulator.codepipeline.backend import start_execution
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    commit_id: str
+    executions: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"commitId": self.commit_id, "pipelineExecutions": list(self.executions)}
+
+
+def push(account_id: str, region: str, repository: str, branch: str, message: str) -> PushResult:
+    """Record a commit on ``repository``/``branch`` and start the pipelines watching it.
+
+    ``repository`` is a CodeCommit repository name, or ``owner/repo`` for a GitHub source.
+    :raise sources.UnknownRepositoryError: no such CodeCommit repository or GitHub source.
+    """
+    backend = codepipeline_backends[account_id][region]
+    with engine.LOCK:
+        now = time.time()
+        readers = [(p, a) for p in backend.pipelines.values() for a in p.pipeline["stages"][0]["actions"]
+                   if sources.reads(a, repository)]
+        provider = _provider(account_id, region, repository, readers)
+        watching = [(p, a) for p, a in readers
+                    if a["actionTypeId"]["provider"] == provider and _starts_on(p.pipeline, a, branch)]
+        commit = sources.record_commit(account_id, region, provider, repository, branch, message, now)
+        started = []
+        for pipeline, action in watching:
+            trigger_type, detail = _trigger(account_id, region, pipeline, action)
+            execution = start_execution(backend, pipeline, trigger_type, detail, pushed={action["name"]: commit})
+            started.append({"pipelineName": pipeline.pipeline["name"], "pipelineExecutionId": execution.execution_id})
+        logger.info("push to %s/%s in %s %s started %d execution(s)", repository, branch, account_id,
+                    region, len(started))
+        return PushResult(commit.commit_id, started)
+
+
+def _starts_on(declaration: dict[str, Any], action: dict[str, Any], branch: str) -> bool:
+    """Whether a push to ``branch`` starts the pipeline through this source action.
+
+    A V2 pipeline's git triggers replace default change detection for their source action:
+    then the push filters' branch globs decide; otherwise the action's own branch does.
+    """
+    triggers = [t for t in declaration.get("triggers") or []
+                if (t.get("gitConfiguration") or {}).get("sourceActionName") == action["name"]]
+    if not triggers:
+        return sources.branch_of(action) == branch
+    for trigger in triggers:
+        for push_filter in trigger["gitConfiguration"].get("push") or []:
+            branches = push_filter.get("branches")
+            if not branches:
+                continue  # a tags-only filter: branch pushes do not match it
+            included = any(fnmatch.fnmatchcase(branch, p) for p in branches.get("includes") or ["*"])
+            excluded = any(fnmatch.fnmatchcase(branch, p) for p in branches.get("excludes") or [])
+            if included and not excluded:
+                return True
+    return False
+
+
+def _provider(account_id: str, region: str, repository: str, readers: list[tuple[Any, dict[str, Any]]]) -> str:
+    # A CodeCommit repository of that name wins; otherwise a pipeline must read it over a connection.
+    if repository in codecommit_backends[account_id][region].repositories:
+        return sources.CODECOMMIT
+    if any(a["actionTypeId"]["provider"] == sources.CONNECTION for _, a in readers):
+        return sources.CONNECTION
+    raise sources.UnknownRepositoryError(
+        f"Repository {repository} does not exist in account {account_id}, region {region}"
+    )
+
+
+def _trigger(account_id: str, region: str, pipeline: Any, action: dict[str, Any]) -> tuple[str, str]:
+    config = action.get("configuration") or {}
+    if action["actionTypeId"]["provider"] == sources.CONNECTION:
+        kind = "WebhookV2" if pipeline.pipeline.get("pipelineType") == "V2" else "Webhook"
+        return kind, str(config.get("ConnectionArn", ""))
+    if str(config.get("PollForSourceChanges", "")).lower() == "true":
+        return "PollForSourceChanges", ""
+    return "CloudWatchEvent", _rule_targeting(account_id, region, pipeline._arn)
+
+
+def _rule_targeting(account_id: str, region: str, pipeline_arn: str) -> str:
+    """The ARN of an EventBridge rule whose target is the pipeline, if the stack made one."""
+    for bus in events_backends[account_id][region].event_buses.values():
+        for rule in bus.rules.values():
+            if any(target.get("Arn") == pipeline_arn for target in rule.targets):
+                return str(rule.arn)
+    return ""

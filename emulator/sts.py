@@ -1,0 +1,277 @@
+"""Strict STS AssumeRole: the role must exist and its trust policy must allow the caller.
+
+moto lets anyone assume any ARN, which hides exactly the mistakes the portal must surface
+(a missing bootstrap role, a trust policy naming the wrong account, a wrong ExternalId).
+``install()`` wraps moto's ``AssumeRole`` handler with AWS's trust-policy evaluation and its
+DurationSeconds limits, and reports the caller's identity as AWS does.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.exceptions import NotFoundException
+from moto.iam.models import iam_backends
+from moto.moto_api._internal import mock_random
+from moto.sts.exceptions import STSValidationError
+from moto.sts.models import sts_backends
+from moto.sts.responses import TokenResponse
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+ASSUME_ROLE = "sts:AssumeRole"
+MIN_DURATION_SECONDS = 900
+ROLE_CHAINING_MAX_SECONDS = 3600
+ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:.*/)?[\w+=,.@-]+$")
+ACCOUNT_ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
+
+_ORIGINALS: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who signed a request: ``arn`` as AWS names it in errors, ``principal_arn`` for policies."""
+
+    account_id: str
+    arn: str
+    principal_arn: str
+    principal_type: str  # "User" or "AssumedRole", as in aws:PrincipalType
+
+
+class AssumeRoleDenied(HTTPException):
+    """AWS's 403 AccessDenied for AssumeRole, in the query protocol's XML error format."""
+
+    code = 403
+
+    def __init__(self, caller_arn: str, role_arn: str) -> None:
+        super().__init__()
+        self.message = (
+            f"User: {caller_arn} is not authorized to perform: {ASSUME_ROLE} "
+            f"on resource: {role_arn}"
+        )
+        self.description = (
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            "<Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>{escape(self.message)}</Message></Error>"
+            f"<RequestId>{mock_random.uuid4()}</RequestId></ErrorResponse>"
+        )
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [("Content-Type", "text/xml"), ("X-Amzn-ErrorType", "AccessDenied")]
+
+
+def resolve_caller(access_key_id: str, default_account: str = DEFAULT_ACCOUNT_ID,
+                   partition: str = "aws") -> Caller:
+    """Map an access key to the identity AWS would see: an assumed role, an IAM user or moto's default user."""
+    # list(): the server's threads may add accounts while we look.
+    for account_id, account in list(iam_backends.items()):
+        iam = account[partition]
+        key = iam.access_keys.get(access_key_id)
+        if key is None:
+            continue
+        if key.role_arn:
+            return _assumed_role_caller(account_id, partition, access_key_id, key.role_arn)
+        user = iam.get_user_from_access_key_id(access_key_id)
+        if user is not None:
+            return Caller(account_id, user.arn, user.arn, "User")
+    # Unknown keys (the usual dummy credentials) act as moto's default user.
+    arn = f"arn:{partition}:iam::{default_account}:user/moto"
+    return Caller(default_account, arn, arn, "User")
+
+
+def _assumed_role_caller(account_id: str, partition: str, access_key_id: str, role_arn: str) -> Caller:
+    try:
+        principal_arn = iam_backends[account_id][partition].get_role_by_arn(role_arn).arn
+    except NotFoundException:
+        principal_arn = role_arn
+    session = sts_backends[account_id][partition].get_assumed_role_from_access_key(access_key_id)
+    session_arn = session.arn if session else principal_arn
+    return Caller(account_id, session_arn, principal_arn, "AssumedRole")
+
+
+def trust_allows(policy_document: str | dict[str, Any], caller: Caller, external_id: str | None) -> bool:
+    """Evaluate a role's trust policy for ``sts:AssumeRole`` by ``caller``: an explicit Deny wins."""
+    context = {
+        "aws:principalarn": caller.principal_arn,
+        "aws:principalaccount": caller.account_id,
+        "aws:principaltype": caller.principal_type,
+    }
+    if external_id is not None:
+        context["sts:externalid"] = external_id
+    return _evaluate(policy_document, lambda principal: _aws_principal_matches(principal, caller), context)
+
+
+def trust_allows_service(policy_document: str | dict[str, Any], service: str) -> bool:
+    """Whether a trust policy lets an AWS service (e.g. codepipeline.amazonaws.com) assume the role."""
+    return _evaluate(policy_document, lambda principal: _service_principal_matches(principal, service), {})
+
+
+def _evaluate(policy_document: str | dict[str, Any], principal_matches: Any, context: dict[str, str]) -> bool:
+    document = json.loads(policy_document) if isinstance(policy_document, str) else policy_document
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    allowed = False
+    for statement in statements:
+        if not _action_matches(statement) or "Principal" not in statement:
+            continue
+        if not principal_matches(statement["Principal"]):
+            continue
+        if not _conditions_match(statement.get("Condition", {}), context):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _action_matches(statement: dict[str, Any]) -> bool:
+    if "Action" in statement:
+        return any(_glob(str(p).lower(), ASSUME_ROLE.lower()) for p in _as_list(statement["Action"]))
+    if "NotAction" in statement:
+        return not any(_glob(str(p).lower(), ASSUME_ROLE.lower()) for p in _as_list(statement["NotAction"]))
+    return False
+
+
+def _aws_principal_matches(principal: Any, caller: Caller) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    # Service and Federated principals never stand for an IAM user or role session.
+    for value in _as_list(principal.get("AWS", [])):
+        value = str(value)
+        if value == "*":
+            return True
+        root = ACCOUNT_ROOT.match(value)
+        account = root.group(1) if root else value if re.fullmatch(r"\d{12}", value) else None
+        if account is not None:
+            # An account principal delegates to every identity of that account.
+            if account == caller.account_id:
+                return True
+        elif value in (caller.principal_arn, caller.arn):
+            return True
+    return False
+
+
+def _service_principal_matches(principal: Any, service: str) -> bool:
+    if principal == "*":
+        return True
+    return isinstance(principal, dict) and service in [str(s) for s in _as_list(principal.get("Service", []))]
+
+
+def _conditions_match(conditions: dict[str, Any], context: dict[str, str]) -> bool:
+    """Every operator and every key must match; any one listed value of a key suffices."""
+    for operator, keys in conditions.items():
+        for key, expected in keys.items():
+            if not _condition_matches(operator, context.get(key.lower()), [_policy_str(v) for v in _as_list(expected)]):
+                return False
+    return True
+
+
+def _policy_str(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _condition_matches(operator: str, actual: str | None, expected: list[str]) -> bool:
+    name = operator.split(":")[-1]  # ForAnyValue:/ForAllValues: on single-valued keys act as plain
+    if_exists = name.endswith("IfExists")
+    name = name.removesuffix("IfExists")
+    if name == "Null":
+        return (actual is None) == (expected[0].lower() == "true")
+    negated = "Not" in name
+    base = name.replace("Not", "")
+    tests = {
+        "StringEquals": lambda a, e: a == e,
+        "StringEqualsIgnoreCase": lambda a, e: a.lower() == e.lower(),
+        "StringLike": lambda a, e: _glob(e, a),
+        "ArnEquals": _arn_like,
+        "ArnLike": _arn_like,
+        "Bool": lambda a, e: a.lower() == e.lower(),
+    }
+    if base not in tests:
+        logger.warning("trust policy condition operator %s is not emulated; treating it as no match", operator)
+        return False
+    if actual is None:
+        return if_exists or negated
+    matched = any(tests[base](actual, value) for value in expected)
+    return not matched if negated else matched
+
+
+def _glob(pattern: str, value: str) -> bool:
+    """IAM wildcards: ``*`` any run of characters, ``?`` one character, nothing else special."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+def _arn_like(actual: str, pattern: str) -> bool:
+    # ARNs compare field by field, so a wildcard never spans the ':' separators of the first five.
+    actual_parts, pattern_parts = actual.split(":", 5), pattern.split(":", 5)
+    if len(actual_parts) != 6 or len(pattern_parts) != 6:
+        return False
+    return all(_glob(p, a) for p, a in zip(pattern_parts, actual_parts))
+
+
+def _assume_role(self: TokenResponse) -> Any:
+    """Check the target role before letting moto mint credentials for its account."""
+    role_arn = self._get_param("RoleArn") or ""
+    external_id = self._get_param("ExternalId")
+    duration = self._get_int_param("DurationSeconds", 3600)
+    caller = resolve_caller(self.get_access_key(), self.current_account, self.partition)
+    match = ROLE_ARN.match(role_arn)
+    if match is None:
+        raise STSValidationError(f"{role_arn} is invalid")
+    try:
+        role = iam_backends[match.group(2)][self.partition].get_role_by_arn(role_arn)
+    except NotFoundException:
+        logger.info("AssumeRole denied: %s does not exist (caller %s)", role_arn, caller.arn)
+        raise AssumeRoleDenied(caller.arn, role_arn) from None
+    if not trust_allows(role.assume_role_policy_document, caller, external_id):
+        logger.info("AssumeRole denied: trust policy of %s excludes %s", role_arn, caller.arn)
+        raise AssumeRoleDenied(caller.arn, role_arn)
+    _check_duration(duration, int(role.max_session_duration or 3600), caller)
+    return _ORIGINALS["assume_role"](self)
+
+
+def _check_duration(duration: int, max_session_duration: int, caller: Caller) -> None:
+    if duration < MIN_DURATION_SECONDS:
+        raise STSValidationError(
+            f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy "
+            f"constraint: Member must have value greater than or equal to {MIN_DURATION_SECONDS}"
+        )
+    if caller.principal_type == "AssumedRole" and duration > ROLE_CHAINING_MAX_SECONDS:
+        raise STSValidationError(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+        )
+    if duration > max_session_duration:
+        raise STSValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+
+
+def _get_caller_identity(self: TokenResponse) -> Any:
+    """moto reports its default user under ``sts``; AWS names IAM users ``arn:aws:iam::…:user/…``."""
+    result = _ORIGINALS["get_caller_identity"](self)
+    caller = resolve_caller(self.get_access_key(), self.current_account, self.partition)
+    if caller.principal_type == "User":
+        result.result["Arn"] = caller.arn
+    return result
+
+
+def install() -> None:
+    """Make moto's AssumeRole check role existence, trust policy and session duration (idempotent)."""
+    if _ORIGINALS:
+        return
+    _ORIGINALS["assume_role"] = TokenResponse.assume_role
+    _ORIGINALS["get_caller_identity"] = TokenResponse.get_caller_identity
+    TokenResponse.assume_role = _assume_role  # type: ignore[method-assign]
+    TokenResponse.get_caller_identity = _get_caller_identity  # type: ignore[method-assign]
+    logger.debug("strict AssumeRole installed")
