@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, utcnow
@@ -30,8 +30,17 @@ class OperationStatus(str, enum.Enum):
         return self in (OperationStatus.SUCCEEDED, OperationStatus.FAILED, OperationStatus.CANCELLED)
 
 
+# At most one apply or teardown of a setup may be under way: the worker moves an operation to
+# running through this index, so a second one fails on the database itself (SQLite and PostgreSQL).
+ACTIVE_CHANGE_WHERE = text("kind IN ('apply', 'teardown') AND status IN ('running', 'waiting')")
+
+
 class Operation(Base):
     __tablename__ = "operations"
+    __table_args__ = (
+        Index("uq_operations_active_change", "setup_id", unique=True,
+              sqlite_where=ACTIVE_CHANGE_WHERE, postgresql_where=ACTIVE_CHANGE_WHERE),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     setup_id: Mapped[int] = mapped_column(ForeignKey("setups.id", ondelete="CASCADE"), index=True)
@@ -56,6 +65,34 @@ class Operation(Base):
 class StackRole(str, enum.Enum):
     DEPLOY = "deploy"  # templates_cfn/deploy-dependencies.yaml in a deploy account
     BUILD = "build"  # templates_cfn/build-pipeline.yaml in the build account
+
+
+class StackAction(str, enum.Enum):
+    """What a plan will do to a stack."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    RECREATE = "recreate"  # in ROLLBACK_COMPLETE: deleted, then created again
+    UNCHANGED = "unchanged"  # the change set was empty: up to date
+    SELF_LAUNCH = "self_launch"  # the account's admin launches it; the worker waits for it
+    DELETE = "delete"  # teardown
+    ABSENT = "absent"  # teardown of a stack that does not exist
+
+
+class StackPhase(str, enum.Enum):
+    """Where the worker is with a stack; a restarted worker resumes from here."""
+
+    PENDING = "pending"
+    CHANGE_SET = "change_set"  # a change set is being created
+    DELETING = "deleting"
+    EXECUTING = "executing"
+    WAITING = "waiting"  # for a self-launched stack to appear and finish
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (StackPhase.DONE, StackPhase.FAILED)
 
 
 class StackRecord(Base):
@@ -83,6 +120,15 @@ class StackRecord(Base):
     outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Where event polling resumes after a worker restart.
     last_event_id: Mapped[str] = mapped_column(String(255), default="")
+    action: Mapped[str] = mapped_column(String(16), default="")  # StackAction
+    phase: Mapped[str] = mapped_column(String(16), default="")  # StackPhase
+    template_sha256: Mapped[str] = mapped_column(String(64), default="")
+    # The chain of monitor tasks following this stack: only the task carrying lease_token may
+    # poll; a lease that ran out (its worker died) may be taken over by any other task.
+    lease_token: Mapped[str] = mapped_column(String(32), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    # Launch instructions, recreate notes, polling counters: {"quick_create_url": ..., ...}.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     operation: Mapped[Operation] = relationship(back_populates="stacks")

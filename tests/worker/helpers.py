@@ -1,0 +1,36 @@
+"""Small templates and helpers for worker tests that are not fixtures."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from worker.templates import Template
+
+
+def topics_template(*names: str, parameter: bool = False, padding: int = 0) -> Template:
+    """A template of SNS topics (optionally a TopicSuffix parameter, optionally padded past a size)."""
+    resources: dict[str, Any] = {}
+    for name in names:
+        props: dict[str, Any] = {"TopicName": {"Fn::Sub": f"{name.lower()}-${{TopicSuffix}}"}} if parameter else {}
+        resources[name] = {"Type": "AWS::SNS::Topic", "Properties": props}
+    body: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources,
+                            "Outputs": {f"{n}Arn": {"Value": {"Ref": n}} for n in names}}
+    if parameter:
+        body["Parameters"] = {"TopicSuffix": {"Type": "String"}}
+    if padding:
+        body["Description"] = "padding "  # CloudFormation caps Description; pad with Metadata instead
+        body["Metadata"] = {"Padding": "x" * padding}
+    return Template(name="topics.json", body=json.dumps(body, indent=1))
+
+
+def wait_for_stack(cfn: Any, stack: str, timeout: float = 30.0) -> str:
+    """Poll (in a test only) until the stack leaves *_IN_PROGRESS; return its status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        if not status.endswith("_IN_PROGRESS") or status == "REVIEW_IN_PROGRESS":
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{stack} still {status}")
+        time.sleep(0.1)

@@ -1,0 +1,133 @@
+"""Account sessions: AssumeRole per account, user-named sessions, renewal, boto3's own config."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+
+from tests.worker.conftest import BOOTSTRAP_ROLE, BUILD, DEFAULT_ACCOUNT, REGION, STAGING, account_client
+from worker.sessions import (
+    AccessNotConfigured, AccountSessions, AssumeRoleFailed, client_config, session_name,
+)
+
+
+@pytest.mark.parametrize(("username", "expected"), [
+    ("alice", "portal-alice"),
+    ("Alice Smith/ops", "portal-Alice-Smith-ops"),
+    ("bob@example.com", "portal-bob@example.com"),
+    ("", "portal-worker"),
+    ("ünïcode", "portal-n-code"),
+])
+def test_session_name_names_the_user_in_allowed_characters(username, expected):
+    assert session_name(username) == expected
+
+
+def test_session_name_is_cut_to_64_characters():
+    assert len(session_name("x" * 200)) == 64
+
+
+def test_assumed_session_acts_in_the_target_account_as_the_user(aws_env):
+    sessions = AccountSessions("alice", REGION, {BUILD: {"method": "assume_role", "role_name": BOOTSTRAP_ROLE}})
+
+    identity = sessions.client(BUILD, "sts").get_caller_identity()
+
+    assert identity["Account"] == BUILD
+    assert identity["Arn"].endswith(f"assumed-role/{BOOTSTRAP_ROLE}/portal-alice")
+
+
+def test_missing_role_is_reported_as_assume_role_failure(aws_env):
+    sessions = AccountSessions("alice", REGION, {BUILD: {"method": "assume_role", "role_name": "NoSuchRole"}})
+
+    with pytest.raises(AssumeRoleFailed, match="NoSuchRole"):
+        sessions.client(BUILD, "sts").get_caller_identity()
+
+
+def test_external_id_is_sent_when_the_trust_policy_requires_it(aws_env):
+    iam = account_client("iam", STAGING)
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{DEFAULT_ACCOUNT}:root"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": "s3cret-ext"}}}]}
+    iam.create_role(RoleName="PortalAccess", AssumeRolePolicyDocument=json.dumps(trust))
+
+    right = AccountSessions("alice", REGION, {STAGING: {"method": "assume_role", "role_name": "PortalAccess",
+                                                         "external_id": "s3cret-ext"}})
+    wrong = AccountSessions("alice", REGION, {STAGING: {"method": "assume_role", "role_name": "PortalAccess",
+                                                         "external_id": "guess"}})
+
+    assert right.client(STAGING, "sts").get_caller_identity()["Account"] == STAGING
+    with pytest.raises(AssumeRoleFailed):
+        wrong.client(STAGING, "sts").get_caller_identity()
+
+
+def test_own_account_without_role_uses_the_workers_credentials(aws_env):
+    sessions = AccountSessions("alice", REGION, {})
+
+    assert sessions.plan_for(DEFAULT_ACCOUNT).role_arn is None
+    assert sessions.client(DEFAULT_ACCOUNT, "sts").get_caller_identity()["Account"] == DEFAULT_ACCOUNT
+
+
+def test_own_account_with_a_named_role_still_assumes_it(aws_env):
+    sessions = AccountSessions("alice", REGION, {DEFAULT_ACCOUNT: {"method": "assume_role", "role_name": "Narrow"}})
+
+    assert sessions.plan_for(DEFAULT_ACCOUNT).role_arn == f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/Narrow"
+
+
+def test_other_account_without_access_entry_is_refused(aws_env):
+    with pytest.raises(AccessNotConfigured, match=BUILD):
+        AccountSessions("alice", REGION, {}).plan_for(BUILD)
+
+
+def test_self_launched_account_without_observer_role_is_refused(aws_env):
+    sessions = AccountSessions("alice", REGION, {BUILD: {"method": "self_launch"}})
+
+    with pytest.raises(AccessNotConfigured, match="observer role"):
+        sessions.plan_for(BUILD)
+
+
+def test_self_launched_account_may_not_be_deployed_to(aws_env):
+    sessions = AccountSessions("alice", REGION, {BUILD: {"method": "self_launch", "role_name": BOOTSTRAP_ROLE}})
+
+    assert not sessions.plan_for(BUILD).can_deploy
+
+
+def test_unknown_access_method_is_refused(aws_env):
+    with pytest.raises(AccessNotConfigured, match="unknown access method"):
+        AccountSessions("alice", REGION, {BUILD: {"method": "telepathy"}}).plan_for(BUILD)
+
+
+def test_credentials_are_renewed_before_they_expire(aws_env):
+    now = [datetime.now(timezone.utc)]
+    sessions = AccountSessions("alice", REGION, {BUILD: {"method": "assume_role", "role_name": BOOTSTRAP_ROLE}},
+                               clock=lambda: now[0])
+    calls = []
+    sessions.base.events.register("before-call.sts.AssumeRole", lambda **kw: calls.append(kw))
+    client = sessions.client(BUILD, "s3")
+
+    client.list_buckets()
+    client.list_buckets()
+    assert len(calls) == 1  # fresh credentials are reused
+
+    now[0] += timedelta(minutes=52)  # within botocore's 10-minute mandatory window of the 1-hour expiry
+    client.list_buckets()
+    assert len(calls) == 2
+
+
+def test_client_config_uses_botocore_retry_modes(monkeypatch):
+    monkeypatch.setenv("PORTAL_AWS_RETRY_MODE", "adaptive")
+    monkeypatch.setenv("PORTAL_AWS_MAX_ATTEMPTS", "7")
+
+    assert client_config().retries == {"mode": "adaptive", "max_attempts": 7}
+
+
+def test_client_config_rejects_unknown_retry_mode(monkeypatch):
+    monkeypatch.setenv("PORTAL_AWS_RETRY_MODE", "yolo")
+    with pytest.raises(ValueError):
+        client_config()
+
+
+def test_endpoint_comes_from_boto3s_standard_configuration(aws_env):
+    client = AccountSessions("alice", REGION, {}).client(DEFAULT_ACCOUNT, "cloudformation")
+    assert client.meta.endpoint_url == aws_env
+    assert boto3.client("cloudformation", region_name=REGION).meta.endpoint_url == aws_env

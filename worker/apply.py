@@ -1,0 +1,152 @@
+"""Apply: execute the reviewed plan's change sets, deploy accounts first, then the build account.
+
+The apply refuses to start when the plan is stale (the setup or the templates changed since, a
+reviewed change set is gone, a stack is no longer in the state the plan saw); it then copies the
+plan's stack records into its own, which the monitor drives from there.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole
+from core.models.operations import StackAction, StackPhase
+from worker import links, templates
+from worker.context import AwsContext
+from worker.deployer import ChangeSetNotFound
+from worker.events import newest_event_id
+from worker.lifecycle import OperationRefused
+from worker.stack_status import StackState
+from worker.stackspec import expected_deploy_outputs
+
+logger = logging.getLogger(__name__)
+
+
+class StalePlan(OperationRefused):
+    """The reviewed plan no longer matches the setup or the stacks: plan again."""
+
+
+def _plan_of(session: Session, operation: Operation, setup: Setup) -> Operation:
+    plan = session.get(Operation, operation.plan_id) if operation.plan_id else None
+    if plan is None or plan.kind != OperationKind.PLAN.value or plan.setup_id != setup.id:
+        raise OperationRefused(f"apply {operation.id} does not name a plan of setup {setup.id}")
+    if plan.status != OperationStatus.SUCCEEDED.value:
+        raise OperationRefused(f"plan {plan.id} is {plan.status}, not succeeded: only a finished plan can be applied")
+    if plan.detail.get("setup_version") != setup.version:
+        raise StalePlan(f"setup {setup.id} changed since plan {plan.id} was made "
+                        f"(version {plan.detail.get('setup_version')} then, {setup.version} now); plan again")
+    if plan.detail.get("templates") != templates.fingerprints():
+        raise StalePlan(f"the templates changed since plan {plan.id} was made; plan again")
+    applied = session.scalars(select(Operation).where(
+        Operation.plan_id == plan.id, Operation.id != operation.id, Operation.kind == OperationKind.APPLY.value,
+        Operation.status == OperationStatus.SUCCEEDED.value,
+    )).first()
+    if applied is not None:
+        raise StalePlan(f"plan {plan.id} was applied already by operation {applied.id}; plan again")
+    return plan
+
+
+def _check_still_valid(record: StackRecord, aws: AwsContext) -> None:
+    """Refuse when the stack or change set the user reviewed has changed under us."""
+    where = f"stack {record.stack_name} in account {record.account_id}"
+    if record.phase == StackPhase.FAILED.value:
+        raise StalePlan(f"the plan could not prepare {where}: {record.status_reason}")
+    action = StackAction(record.action)
+    deployer = aws.deployer(record.account_id) if action is not StackAction.SELF_LAUNCH else None
+    if action in (StackAction.CREATE, StackAction.UPDATE):
+        assert deployer is not None
+        try:
+            change_set = deployer.describe_change_set(record.stack_name, record.change_set_name)
+        except ChangeSetNotFound as err:
+            raise StalePlan(f"the reviewed change set {record.change_set_name} of {where} no longer exists "
+                            "(executed or deleted since the plan); plan again") from err
+        if change_set.execution_status != "AVAILABLE":
+            raise StalePlan(f"the reviewed change set {record.change_set_name} of {where} is "
+                            f"{change_set.status}/{change_set.execution_status}, not executable; plan again")
+    elif action is StackAction.RECREATE:
+        assert deployer is not None
+        stack = deployer.describe_stack(record.stack_id or record.stack_name)
+        if stack is None or stack.state is not StackState.NEEDS_RECREATE:
+            raise StalePlan(f"{where} is no longer in ROLLBACK_COMPLETE; plan again")
+
+
+def start_apply(session: Session, operation: Operation, setup: Setup, aws: AwsContext) -> None:
+    """Validate the plan and copy its stack records into the apply's (once)."""
+    if operation.stacks:
+        return  # a redelivered task: the records exist and the monitor drives them
+    plan = _plan_of(session, operation, setup)
+    for planned in plan.stacks:
+        _check_still_valid(planned, aws)
+    for planned in plan.stacks:
+        session.add(StackRecord(
+            operation_id=operation.id, role=planned.role, account_id=planned.account_id, region=planned.region,
+            stack_name=planned.stack_name, stack_id=planned.stack_id, change_set_name=planned.change_set_name,
+            change_set_id=planned.change_set_id, change_set_type=planned.change_set_type,
+            change_set_status=planned.change_set_status, changes=planned.changes, parameters=planned.parameters,
+            stack_status=planned.stack_status, action=planned.action, template_sha256=planned.template_sha256,
+            detail=dict(planned.detail), phase=StackPhase.PENDING.value,
+        ))
+    operation.detail = {**operation.detail, "plan_id": plan.id, "setup_version": setup.version}
+    session.flush()
+    session.refresh(operation)
+
+
+def start_record(record: StackRecord, aws: AwsContext) -> StackPhase:
+    """Move a pending record to its first active phase (no AWS writes here; the monitor does them)."""
+    action = StackAction(record.action)
+    if action is StackAction.UNCHANGED:
+        stack = aws.deployer(record.account_id).describe_stack(record.stack_name)
+        if stack is not None:
+            record.stack_id, record.stack_status, record.outputs = stack.stack_id, stack.status, stack.outputs
+        return StackPhase.DONE
+    if action is StackAction.RECREATE:
+        return StackPhase.DELETING
+    if action is StackAction.SELF_LAUNCH:
+        # The admin may update a stack that already exists: only events after now are theirs.
+        access = aws.access(record.account_id)
+        if access.role_arn is not None or access.account_id == aws.sessions.caller_account():
+            record.last_event_id = newest_event_id(aws.cfn(record.account_id), record.stack_name)
+        return StackPhase.WAITING
+    return StackPhase.EXECUTING
+
+
+def check_build_inputs(session: Session, record: StackRecord, setup: Setup, aws: AwsContext) -> str:
+    """Before the build stack runs: the deploy stacks' outputs must be what the plan assumed.
+
+    Returns "" when they are, else the reason to stop.
+    """
+    if record.role != StackRole.BUILD.value:
+        return ""
+    deploy_records = session.scalars(select(StackRecord).where(
+        StackRecord.operation_id == record.operation_id, StackRecord.role == StackRole.DEPLOY.value,
+    )).all()
+    for deploy in deploy_records:
+        expected = expected_deploy_outputs(setup, aws.partition, deploy.account_id)
+        actual = {key: deploy.outputs.get(key) for key in expected}
+        if actual != expected:
+            return (f"stack {deploy.stack_name} in account {deploy.account_id} output {actual}, but the build "
+                    f"change set was planned with {expected}; plan again")
+    return ""
+
+
+def summarise(operation: Operation, setup: Setup) -> dict[str, object]:
+    """The apply's result for people: outputs, console links and the git commands."""
+    build = next((r for r in operation.stacks if r.role == StackRole.BUILD.value), None)
+    outputs = dict(build.outputs) if build else {}
+    region = setup.region or ""
+    summary: dict[str, object] = {
+        "outputs": outputs,
+        "stacks": {f"{r.account_id}/{r.stack_name}": {
+            "status": r.stack_status, "console_url": links.stack_console_url(r.region, r.stack_id) if r.stack_id else "",
+        } for r in operation.stacks},
+    }
+    clone_url = outputs.get("RepositoryCloneUrlHttp", "")
+    if clone_url:
+        summary["git_commands"] = links.git_commands(
+            setup.source_provider, clone_url, setup.branch, region, outputs.get("RepositoryName", setup.name or ""))
+    if outputs.get("PipelineName"):
+        summary["pipeline_name"] = outputs["PipelineName"]
+        summary["pipeline_console_url"] = outputs.get("PipelineConsoleUrl", "")
+    return summary

@@ -1,0 +1,124 @@
+"""Move an operation forward: start the next wave of stacks, or record the outcome.
+
+Called after a stack record settles (and by the resume task). Each stack record's start is a
+conditional UPDATE from ``pending``, so concurrent callers start each stack once; a record's
+settled state is committed before this runs, so the last of two racing callers sees both.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole
+from core.models.operations import StackPhase
+from worker import apply, cadence, context, events, teardown
+from worker.context import AwsContext
+from worker.lifecycle import claim_lease, finish, set_status
+from worker.monitor import STEP_ERRORS, Follow
+
+logger = logging.getLogger(__name__)
+
+
+def waves(operation: Operation) -> list[list[StackRecord]]:
+    """Stacks in the order they may run: deploy accounts before the build account, or the reverse."""
+    deploy = [r for r in operation.stacks if r.role == StackRole.DEPLOY.value]
+    build = [r for r in operation.stacks if r.role == StackRole.BUILD.value]
+    if operation.kind == OperationKind.APPLY.value:
+        return [deploy, build]
+    if operation.kind == OperationKind.TEARDOWN.value:
+        return [build, deploy]
+    return [deploy + build]
+
+
+def advance(factory: sessionmaker[Session], operation_id: int) -> list[Follow]:
+    """Start what may start now and return the monitor steps to schedule; finish when all settled."""
+    with factory() as session:
+        operation = session.get(Operation, operation_id, with_for_update=True)
+        if operation is None or OperationStatus(operation.status).is_terminal:
+            return []
+        setup = session.get(Setup, operation.setup_id)
+        assert setup is not None
+        follows: list[Follow] = []
+        while True:
+            started = _start_next_wave(session, operation, setup, follows)
+            session.flush()
+            if not started:
+                break
+        _conclude(session, operation, setup)
+        session.commit()
+        return follows
+
+
+def _start_next_wave(session: Session, operation: Operation, setup: Setup, follows: list[Follow]) -> bool:
+    """Start the pending records of the first unfinished wave; True if one settled at once."""
+    if operation.kind == OperationKind.PLAN.value:
+        return False  # a plan's records are started by the plan task itself
+    if any(r.phase == StackPhase.FAILED.value for r in operation.stacks):
+        return False  # nothing new starts after a failure
+    aws: AwsContext | None = None
+    for wave in waves(operation):
+        if all(r.phase == StackPhase.DONE.value for r in wave):
+            continue
+        settled_now = False
+        for record in wave:
+            if record.phase != StackPhase.PENDING.value:
+                continue
+            aws = aws or context.for_operation(operation, setup)
+            try:
+                phase = _first_phase(operation, record, aws)
+            except STEP_ERRORS as err:
+                phase, record.status_reason = StackPhase.FAILED, str(err)
+            won = session.execute(
+                update(StackRecord)
+                .where(StackRecord.id == record.id, StackRecord.phase == StackPhase.PENDING.value)
+                .values(phase=phase.value)
+            ).rowcount == 1
+            session.refresh(record)
+            if not won:
+                continue
+            if phase.is_terminal:
+                settled_now = True
+                continue
+            token = claim_lease(session, record.id, "", timedelta(seconds=cadence.STEADY_SECONDS))
+            if token:
+                follows.append(Follow(record.id, token, 0.0))
+        return settled_now
+    return False
+
+
+def _first_phase(operation: Operation, record: StackRecord, aws: AwsContext) -> StackPhase:
+    if operation.kind == OperationKind.TEARDOWN.value:
+        return teardown.start_record(record, aws)
+    return apply.start_record(record, aws)
+
+
+def _conclude(session: Session, operation: Operation, setup: Setup) -> None:
+    records = operation.stacks
+    phases = {StackPhase(r.phase) for r in records}
+    active = phases - {StackPhase.PENDING, StackPhase.DONE, StackPhase.FAILED}
+    if StackPhase.FAILED in phases and not active:
+        failed = [r for r in records if r.phase == StackPhase.FAILED.value]
+        operation.root_cause = events.root_cause(session, records) or {}
+        if operation.kind == OperationKind.APPLY.value:
+            operation.detail = {**operation.detail, **apply.summarise(operation, setup)}
+        error = "; ".join(f"{r.stack_name} in {r.account_id}: {r.status_reason}" for r in failed)
+        if finish(session, operation, OperationStatus.FAILED, error):
+            logger.warning("operation %s failed: %s", operation.id, error)
+        return
+    if phases <= {StackPhase.DONE}:
+        if operation.kind == OperationKind.APPLY.value:
+            operation.detail = {**operation.detail, **apply.summarise(operation, setup)}
+        if finish(session, operation, OperationStatus.SUCCEEDED):
+            logger.info("operation %s (%s of setup %s) succeeded", operation.id, operation.kind, setup.id)
+        return
+    waiting = StackPhase.WAITING in phases
+    set_status(session, operation, OperationStatus.WAITING if waiting else OperationStatus.RUNNING)
+    if waiting:
+        operation.detail = {**operation.detail, "self_launch": {
+            f"{r.account_id}/{r.stack_name}": {k: r.detail.get(k, "") for k in
+                                               ("quick_create_url", "template_url", "cli_command")}
+            for r in records if r.phase == StackPhase.WAITING.value
+        }}

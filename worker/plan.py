@@ -1,0 +1,142 @@
+"""Plan: one change set per stack, nothing executed.
+
+Deploy stacks (one per distinct deploy account) and the build stack each get a change set named
+``portal-<setup id>-<operation id>``; a re-run of the same plan task finds and reuses them. A
+stack in ROLLBACK_COMPLETE cannot take a change set: the plan says it will be deleted and
+recreated and lists the template's resources. A self-launched account gets launch instructions.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import Operation, Setup, SetupStatus, StackRecord
+from core.models.operations import StackAction, StackPhase
+from worker import links, templates
+from worker.context import AwsContext
+from worker.deployer import ChangeSet, ChangeSetEmpty, DeployerError, StackNotReady
+from worker.stack_status import StackState
+from worker.stackspec import SetupIncomplete, StackSpec, change_set_name, desired_stacks, require_complete
+
+logger = logging.getLogger(__name__)
+
+
+def record_for(session: Session, operation: Operation, spec: StackSpec) -> StackRecord:
+    """The operation's record of ``spec``'s stack, created once (so a re-run finds it)."""
+    record = session.scalars(select(StackRecord).where(
+        StackRecord.operation_id == operation.id, StackRecord.account_id == spec.account_id,
+        StackRecord.stack_name == spec.stack_name,
+    )).first()
+    if record is None:
+        record = StackRecord(
+            operation_id=operation.id, role=spec.role.value, account_id=spec.account_id, region=spec.region,
+            stack_name=spec.stack_name, phase=StackPhase.PENDING.value,
+        )
+        session.add(record)
+        session.flush()
+    return record
+
+
+def template_additions(template: templates.Template) -> list[dict[str, str]]:
+    """The change list of a stack created from scratch: every resource of the template, added."""
+    return [{"action": "Add", "logical_id": logical_id, "physical_id": "", "type": rtype, "replacement": ""}
+            for logical_id, rtype in template.resources()]
+
+
+def launch_instructions(spec: StackSpec) -> dict[str, str]:
+    """What a self-launching account's admin needs: a quick-create link and the CLI command."""
+    return {
+        "quick_create_url": links.quick_create_url(spec.region, spec.stack_name, spec.template.name, spec.parameters),
+        "template_url": links.template_url(spec.template.name),
+        "cli_command": links.deploy_command(spec.region, spec.stack_name, f"templates_cfn/{spec.template.name}",
+                                            spec.parameters, spec.tags),
+    }
+
+
+def start_plan(session: Session, operation: Operation, setup: Setup, aws: AwsContext) -> list[int]:
+    """Create the change sets; return the ids of the records whose change sets are being made."""
+    if setup.status != SetupStatus.READY.value:
+        raise SetupIncomplete(f"setup {setup.id} is a {setup.status}: finish the wizard before planning")
+    require_complete(setup)
+    operation.detail = {**operation.detail, "setup_version": setup.version,
+                        "templates": templates.fingerprints()}
+    to_follow: list[int] = []
+    for spec in desired_stacks(setup, aws.partition):
+        record = record_for(session, operation, spec)
+        if record.phase != StackPhase.PENDING.value:
+            if record.phase == StackPhase.CHANGE_SET.value:
+                to_follow.append(record.id)
+            continue
+        record.parameters = spec.parameters
+        record.template_sha256 = spec.template.sha256
+        if not aws.access(spec.account_id).can_deploy:
+            _plan_self_launch(record, spec)
+        elif _plan_change_set(record, spec, aws, change_set_name(setup.id, operation.id)):
+            to_follow.append(record.id)
+        session.flush()
+    return to_follow
+
+
+def _plan_self_launch(record: StackRecord, spec: StackSpec) -> None:
+    record.action = StackAction.SELF_LAUNCH.value
+    record.changes = template_additions(spec.template)
+    record.detail = {**record.detail, **launch_instructions(spec)}
+    record.phase = StackPhase.DONE.value
+    logger.info("plan: %s in account %s is self-launched", spec.stack_name, spec.account_id)
+
+
+def _plan_change_set(record: StackRecord, spec: StackSpec, aws: AwsContext, name: str) -> bool:
+    """Create the record's change set; return True when it must be followed until ready."""
+    deployer = aws.deployer(spec.account_id)
+    stack = deployer.describe_stack(spec.stack_name)
+    if stack is not None:
+        record.stack_id, record.stack_status = stack.stack_id, stack.status
+    if stack is not None and stack.state is StackState.NEEDS_RECREATE:
+        record.action = StackAction.RECREATE.value
+        record.changes = template_additions(spec.template)
+        record.change_set_type = "CREATE"
+        record.status_reason = (f"{spec.stack_name} is {stack.status} (a failed creation left it empty): "
+                                "apply deletes it and creates it again")
+        record.phase = StackPhase.DONE.value
+        return False
+    try:
+        ref = deployer.create_change_set(spec.stack_name, name, spec.template, spec.parameters, spec.tags)
+    except ChangeSetEmpty:
+        record.action = StackAction.UNCHANGED.value
+        record.changes = []
+        record.status_reason = "up to date"
+        record.phase = StackPhase.DONE.value
+        return False
+    except StackNotReady as err:
+        record.status_reason = str(err)
+        record.phase = StackPhase.FAILED.value
+        return False
+    except DeployerError as err:
+        record.status_reason = str(err)
+        record.phase = StackPhase.FAILED.value
+        logger.warning("plan: %s in account %s: %s", spec.stack_name, spec.account_id, err)
+        return False
+    record.action = (StackAction.CREATE if ref.change_set_type == "CREATE" else StackAction.UPDATE).value
+    record.change_set_name, record.change_set_id = ref.name, ref.change_set_id
+    record.change_set_type = ref.change_set_type
+    record.stack_id = ref.stack_id or record.stack_id
+    record.phase = StackPhase.CHANGE_SET.value
+    return True
+
+
+def on_change_set_ready(record: StackRecord, change_set: ChangeSet) -> None:
+    """Store the reviewed changes; the plan's record is then done."""
+    record.changes = [c.as_dict() for c in change_set.changes]
+    record.change_set_status = change_set.status
+    record.stack_id = change_set.stack_id or record.stack_id
+    record.phase = StackPhase.DONE.value
+
+
+def on_change_set_empty(record: StackRecord) -> None:
+    record.action = StackAction.UNCHANGED.value
+    record.changes = []
+    record.change_set_status = "FAILED"
+    record.status_reason = "up to date"
+    record.phase = StackPhase.DONE.value

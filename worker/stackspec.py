@@ -1,0 +1,122 @@
+"""What a setup asks for: the stacks, in which accounts, with which parameters and tags.
+
+Names follow docs/contracts.md. The deploy roles' ARNs are deterministic, so the build stack's
+change set can be planned before the deploy stacks exist.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.models import Setup, StackRole
+from worker import settings, templates
+from worker.templates import Template
+
+MANAGED_BY = "lambda-pipeline-portal"
+
+
+class SetupIncomplete(Exception):
+    """The setup lacks a field the stacks need."""
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    role: StackRole
+    account_id: str
+    region: str
+    stack_name: str
+    template: Template
+    parameters: dict[str, str]
+    tags: dict[str, str]
+
+
+def deploy_stack_name(app: str) -> str:
+    return f"{app}-deploy-dependencies"
+
+
+def build_stack_name(app: str) -> str:
+    return f"{app}-pipeline"
+
+
+def deploy_role_arn(partition: str, account_id: str, app: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{app}-deploy-role"
+
+
+def execution_role_arn(partition: str, account_id: str, app: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{app}-cfn-execution-role"
+
+
+def artifact_bucket_name(app: str, build_account_id: str, region: str) -> str:
+    return f"{app}-artifacts-{build_account_id}-{region}"
+
+
+def change_set_name(setup_id: int, operation_id: int) -> str:
+    return f"portal-{setup_id}-{operation_id}"
+
+
+def stack_tags(setup: Setup) -> dict[str, str]:
+    """The setup's own tags plus the portal's, which win (they identify what the portal manages)."""
+    tags = {str(k): str(v) for k, v in (setup.tags or {}).items()}
+    tags.update({
+        "portal:managed-by": MANAGED_BY,
+        "portal:setup-id": str(setup.id),
+        "portal:application": setup.name or "",
+    })
+    return tags
+
+
+def require_complete(setup: Setup) -> None:
+    missing = [f for f in ("name", "build_account_id", "staging_account_id", "production_account_id", "region")
+               if not getattr(setup, f)]
+    if missing:
+        raise SetupIncomplete(f"setup {setup.id} is missing {', '.join(missing)}")
+
+
+def deploy_parameters(setup: Setup) -> dict[str, str]:
+    return {"ApplicationName": setup.name or "", "BuildAccountId": setup.build_account_id or "",
+            "BuildRegion": setup.region or ""}
+
+
+def build_parameters(setup: Setup, partition: str) -> dict[str, str]:
+    app, staging, production = setup.name or "", setup.staging_account_id or "", setup.production_account_id or ""
+    github = setup.source_provider == "GitHub"
+    return {
+        "ApplicationName": app,
+        "BranchName": setup.branch or "main",
+        "SourceProvider": setup.source_provider,
+        "ConnectionArn": setup.connection_arn if github else "",
+        "FullRepositoryId": setup.full_repository_id if github else "",
+        "StagingAccountId": staging,
+        "ProductionAccountId": production,
+        "StagingDeployRoleArn": deploy_role_arn(partition, staging, app),
+        "StagingExecutionRoleArn": execution_role_arn(partition, staging, app),
+        "ProductionDeployRoleArn": deploy_role_arn(partition, production, app),
+        "ProductionExecutionRoleArn": execution_role_arn(partition, production, app),
+        "ApprovalEmail": setup.approval_email or "",
+        "PortalUrl": settings.portal_url(),
+    }
+
+
+def desired_stacks(setup: Setup, partition: str) -> list[StackSpec]:
+    """Every stack of the setup: one per distinct deploy account, then the build stack."""
+    require_complete(setup)
+    assert setup.name and setup.region and setup.build_account_id
+    tags = stack_tags(setup)
+    deploy_template = templates.load(templates.DEPLOY_TEMPLATE)
+    build_template = templates.load(templates.BUILD_TEMPLATE)
+    specs = [
+        StackSpec(StackRole.DEPLOY, account, setup.region, deploy_stack_name(setup.name), deploy_template,
+                  deploy_template.select_parameters(deploy_parameters(setup)), tags)
+        for account in setup.deploy_accounts()
+    ]
+    specs.append(StackSpec(
+        StackRole.BUILD, setup.build_account_id, setup.region, build_stack_name(setup.name), build_template,
+        build_template.select_parameters(build_parameters(setup, partition)), tags,
+    ))
+    return specs
+
+
+def expected_deploy_outputs(setup: Setup, partition: str, account_id: str) -> dict[str, str]:
+    """The deploy stack outputs the build change set was planned with."""
+    app = setup.name or ""
+    return {"DeployRoleArn": deploy_role_arn(partition, account_id, app),
+            "CloudFormationExecutionRoleArn": execution_role_arn(partition, account_id, app)}
