@@ -21,6 +21,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "setup.view": frozenset(Role),
     "setup.edit": frozenset({Role.ADMIN, Role.OPERATOR}),
     "setup.plan": frozenset({Role.ADMIN, Role.OPERATOR}),
+    "setup.apply": frozenset({Role.ADMIN, Role.OPERATOR}),
+    "setup.teardown": frozenset({Role.ADMIN, Role.OPERATOR}),
     "production.approve": frozenset({Role.ADMIN, Role.APPROVER}),
     "users.manage": frozenset({Role.ADMIN}),
     "audit.view": frozenset({Role.ADMIN}),

@@ -5,6 +5,7 @@ from typing import Any
 
 from core import validation as v
 from core.regions import pipeline_regions
+from portal.api import openapi_operations
 
 ACCOUNT = {"type": "string", "pattern": r"^[0-9]{12}$", "example": "111111111111"}
 ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
@@ -97,7 +98,7 @@ def _schemas() -> dict[str, Any]:
                                                             "description": "The version you read."}}},
         "Operation": {
             "type": "object",
-            "required": ["id", "setup_id", "kind", "status", "requested_by", "created_at", "error"],
+            "required": ["id", "setup_id", "kind", "status", "requested_by", "created_at", "error", "plan_id"],
             "properties": {
                 "id": ID, "setup_id": ID,
                 "kind": {"type": "string", "enum": ["plan", "apply", "teardown"]},
@@ -106,6 +107,7 @@ def _schemas() -> dict[str, Any]:
                 "requested_by": {"type": "string"},
                 "created_at": TIME, "started_at": NULLABLE_TIME, "finished_at": NULLABLE_TIME,
                 "error": {"type": "string"},
+                "plan_id": {**ID, "nullable": True, "description": "For an apply: the plan it executes."},
             },
         },
         "Setup": {
@@ -134,6 +136,7 @@ def _schemas() -> dict[str, Any]:
                 "operation": _ref("Operation"),
             },
         },
+        **openapi_operations.schemas(ID, TIME),
     }
 
 
@@ -146,7 +149,8 @@ def build_spec() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "Lambda Pipeline Portal API", "version": "1.0.0",
-                 "description": "Create and change setups, ask for plans and follow operations. "
+                 "description": "Create and change setups, ask for plans, apply them, follow their stack events "
+                                "and tear setups down. "
                                 "Authenticate with a personal API token: Authorization: Bearer <token>."},
         "components": {"schemas": _schemas(),
                        "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
@@ -172,10 +176,6 @@ def build_spec() -> dict[str, Any]:
                          "responses": {"202": _json(_ref("Operation"), "The plan operation, pending."),
                                        **_errors("401", "403", "404", "409", "503")}},
             },
-            "/api/v1/operations/{operation_id}": {
-                "get": {"operationId": "getOperation", "parameters": [_id_parameter("operation_id")],
-                        "responses": {"200": _json(_ref("Operation"), "The operation and its status."),
-                                      **_errors("401", "404")}},
-            },
+            **openapi_operations.paths(setup_id, [_id_parameter("operation_id")], page, _json, _errors),
         },
     }

@@ -14,6 +14,7 @@ from portal import tokens
 from portal.api import bp
 from portal.api.openapi import build_spec
 from portal.db import get_session
+from portal.deployments import views
 from portal.security import SignedInUser, permission_required
 from portal.setups import rules, service
 from portal.setups.defaults import stage_defaults
@@ -40,7 +41,7 @@ def handle_api_error(err: ApiError):
 
 
 # Query parameters each endpoint understands; anything else is refused rather than silently ignored.
-QUERY_PARAMETERS = {"api.list_setups": {"page"}}
+QUERY_PARAMETERS = {"api.list_setups": {"page"}, "api.list_operations": {"page"}, "api.operation_events": {"after"}}
 
 
 @bp.before_request
@@ -72,10 +73,7 @@ def iso(moment) -> str | None:
 
 
 def operation_json(operation: Operation) -> dict[str, Any]:
-    return {"id": operation.id, "setup_id": operation.setup_id, "kind": operation.kind, "status": operation.status,
-            "requested_by": operation.requested_by, "created_at": iso(operation.created_at),
-            "started_at": iso(operation.started_at), "finished_at": iso(operation.finished_at),
-            "error": operation.error}
+    return views.summary_json(operation)
 
 
 def setup_json(setup: Setup) -> dict[str, Any]:
@@ -143,6 +141,14 @@ def save(setup: Setup, clean: dict[str, Any], action: str, sent_version: int | N
         raise ApiError(409, {"version": [str(err)]}) from err
 
 
+def page_number() -> int:
+    """:raise ApiError: 400 when ?page= is not a whole number from 1 to 1000000"""
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        raise ApiError(400, {"page": ["Must be a whole number from 1 to 1000000."]})
+    return int(raw)
+
+
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(build_spec())
@@ -151,10 +157,7 @@ def openapi():
 @bp.get("/setups")
 @permission_required("setup.view")
 def list_setups():
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
-        raise ApiError(400, {"page": ["Must be a whole number from 1 to 1000000."]})
-    page, size = int(raw), current_app.config["API_PAGE_SIZE"]
+    page, size = page_number(), current_app.config["API_PAGE_SIZE"]
     db = get_session()
     total = db.scalar(select(func.count()).select_from(Setup)) or 0
     rows = db.scalars(select(Setup).order_by(Setup.updated_at.desc(), Setup.id.desc())
@@ -222,7 +225,12 @@ def request_plan(setup_id: int):
 @bp.get("/operations/<int:operation_id>")
 @permission_required("setup.view")
 def get_operation(operation_id: int):
+    """Return the operation with its stacks (every planned change), root cause and results."""
+    return views.detail_json(load_operation(operation_id))
+
+
+def load_operation(operation_id: int) -> Operation:
     operation = get_session().get(Operation, operation_id) if operation_id <= service.MAX_ID else None
     if operation is None:
         raise ApiError(404, {"operation": [f"There is no operation {operation_id}."]})
-    return operation_json(operation)
+    return operation

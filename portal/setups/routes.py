@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.models import OperationStatus, Setup, SetupStatus
 from portal.db import get_session
+from portal.deployments.panel import setup_panel
 from portal.security import permission_required
 from portal.setups import bp, rules, service
 from portal.setups.defaults import stage_defaults
@@ -130,6 +131,7 @@ def review(setup_id: int):
         "setups/review.html", setup=setup, doc=doc, steps=STEPS, step="review", ready=ready, stacks=stacks,
         sharing=account_sharing(setup.build_account_id, setup.staging_account_id, setup.production_account_id),
         operations=service.operations(get_session(), setup), form=PlanForm(),
+        deployment=setup_panel(get_session(), setup),
     )
 
 

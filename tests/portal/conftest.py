@@ -94,3 +94,17 @@ def broker():
     yield client
     client.delete("celery")
     client.close()
+
+
+@pytest.fixture
+def db(app):
+    """A session of the test's own on the app's database, for seeding rows the worker would write."""
+    session = app.extensions["db_sessions"]()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def ready_setup(db, make_setup):
+    """A ready setup (orders-api, three accounts), loaded in the ``db`` session."""
+    return db.get(Setup, make_setup())

@@ -147,7 +147,9 @@ def test_requests_a_plan_and_reads_its_status(app, api, broker):
     operation = response.get_json()
     assert (operation["kind"], operation["status"], operation["requested_by"]) == ("plan", "pending", "operator")
     assert response.headers["Location"] == f"/api/v1/operations/{operation['id']}"
-    assert api("get", f"/operations/{operation['id']}", role="viewer").get_json() == operation
+    detail = api("get", f"/operations/{operation['id']}", role="viewer").get_json()
+    assert {key: detail[key] for key in operation} == operation
+    assert (detail["stacks"], detail["root_cause"]) == ([], {})
     assert api("get", f"/setups/{created['id']}").get_json()["operations"] == [operation]
     assert broker.llen("celery") == 1
 

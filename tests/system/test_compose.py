@@ -81,7 +81,8 @@ def test_worker_command_names_the_celery_app():
     command = SERVICES["worker"]["command"]
     app_module = command[command.index("-A") + 1]
     result = subprocess.run(
-        [sys.executable, "-c", f"import {app_module} as m; print(sorted(t for t in m.app.tasks if t.startswith('worker.')))"],
+        [sys.executable, "-c", f"import {app_module} as m; m.app.loader.import_default_modules(); "
+         "print(sorted(t for t in m.app.tasks if t.startswith('worker.')))"],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,13 @@
+"""Forms of the deployment pages: applying takes no input, a teardown asks for the application name."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
+
+class ApplyForm(FlaskForm):
+    """Only the CSRF token: the plan to apply is in the address."""
+
+
+class TeardownForm(FlaskForm):
+    confirmation = StringField("Application name", description="Deleting the stacks cannot be undone.")

@@ -1,0 +1,28 @@
+"""The deployment part of a setup's page: the latest plan to review, and the latest apply or teardown."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.models import OperationKind, Setup
+from portal.deployments import service, views
+from portal.deployments.forms import ApplyForm
+
+
+def setup_panel(session: Session, setup: Setup) -> dict[str, Any]:
+    """Return what the setup page shows about plans and changes."""
+    plan = service.latest(session, setup, OperationKind.PLAN.value)
+    change = service.latest(session, setup, OperationKind.APPLY.value, OperationKind.TEARDOWN.value)
+    applied = service.latest(session, setup, OperationKind.APPLY.value)
+    return {
+        "plan": plan,
+        "plan_refusal": service.apply_refusal(session, setup, plan) if plan is not None else "",
+        "change": change,
+        "change_result": views.result(change) if change is not None else {},
+        # Someone applied once (even if it failed half way): there may be stacks to delete.
+        "can_tear_down": applied is not None and not service.teardown_refusal(session, setup),
+        "apply_form": ApplyForm(),
+        # The page follows the newest unfinished operation and reloads when its status changes.
+        "watch": next((op for op in (change, plan) if op is not None and not views.is_terminal(op)), None),
+    }

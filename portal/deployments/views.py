@@ -1,0 +1,169 @@
+"""How operations, stacks, changes and events are shown: plain values shared by the pages and the API.
+
+Everything here reads what the worker stored (worker/plan.py, apply.py, orchestrate.py, events.py);
+nothing is computed from AWS, so the page and the API say exactly what the worker saw.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from core.models import Operation, OperationStatus, StackEvent, StackRecord
+from portal.setups.service import as_utc
+
+ACTIONS = {
+    "create": "create",
+    "update": "update",
+    "recreate": "delete and recreate",
+    "unchanged": "unchanged",
+    "self_launch": "launched by the account's admin",
+    "delete": "delete",
+    "absent": "nothing to delete",
+}
+ROLES = {"deploy": "deploy account", "build": "build account"}
+PHASES = {
+    "pending": "not started",
+    "change_set": "preparing its change set",
+    "deleting": "deleting",
+    "executing": "deploying",
+    "waiting": "waiting for the account's admin",
+    "done": "done",
+    "failed": "failed",
+}
+# Keys of Operation.detail the worker's apply summary writes (worker/apply.py summarise).
+RESULT_KEYS = ("outputs", "git_commands", "pipeline_name", "pipeline_console_url")
+LAUNCH_KEYS = ("quick_create_url", "template_url", "cli_command")
+ROLLBACK_COMPLETE = "ROLLBACK_COMPLETE"
+
+
+def iso(moment) -> str | None:
+    moment = as_utc(moment)
+    return moment.isoformat() if moment else None
+
+
+def is_terminal(operation: Operation) -> bool:
+    try:
+        return OperationStatus(operation.status).is_terminal
+    except ValueError:
+        return True  # an unknown status will not change by waiting for it
+
+
+def tone(status: str) -> str:
+    """Reduce a CloudFormation status to how it should look: ok, bad, busy or plain."""
+    if not status:
+        return ""
+    if "FAILED" in status or "ROLLBACK" in status:
+        return "bad"
+    if status.endswith("_IN_PROGRESS"):
+        return "busy"
+    if status.endswith("_COMPLETE"):
+        return "ok"
+    return ""
+
+
+def replacement(change: dict[str, Any]) -> str:
+    """CloudFormation says True, False or Conditional; anything else counts as no replacement."""
+    value = str(change.get("replacement") or "")
+    return value if value in ("True", "Conditional") else ""
+
+
+def change_counts(changes: list[dict[str, Any]]) -> dict[str, int]:
+    """Count the changes by action (Add, Modify, Remove...) and how many replace their resource."""
+    counts = Counter(str(change.get("action") or "") for change in changes)
+    return {"add": counts["Add"], "modify": counts["Modify"], "remove": counts["Remove"],
+            "import": counts["Import"], "dynamic": counts["Dynamic"],
+            "replace": sum(1 for change in changes if replacement(change) == "True"),
+            "maybe_replace": sum(1 for change in changes if replacement(change) == "Conditional")}
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    words = (("add", "to add"), ("modify", "to modify"), ("remove", "to remove"), ("import", "to import"),
+             ("dynamic", "decided at deploy time"), ("replace", "replaced"), ("maybe_replace", "may be replaced"))
+    parts = [f"{counts[key]} {label}" for key, label in words if counts.get(key)]
+    return ", ".join(parts) or "no resource changes"
+
+
+def launch(record: StackRecord) -> dict[str, str]:
+    """The self-launch instructions the worker stored for an account's admin."""
+    return {key: str(record.detail.get(key, "")) for key in LAUNCH_KEYS if record.detail.get(key)}
+
+
+def change_json(change: dict[str, Any]) -> dict[str, Any]:
+    return {"action": str(change.get("action") or ""), "logical_id": str(change.get("logical_id") or ""),
+            "physical_id": str(change.get("physical_id") or ""), "type": str(change.get("type") or ""),
+            "replacement": str(change.get("replacement") or "")}
+
+
+def stack_state(record: StackRecord) -> dict[str, Any]:
+    """What changes while a stack runs: the live page updates these."""
+    return {"id": record.id, "account_id": record.account_id, "region": record.region,
+            "stack_name": record.stack_name, "role": record.role, "action": record.action, "phase": record.phase,
+            "stack_status": record.stack_status, "status_reason": record.status_reason}
+
+
+def stack_json(record: StackRecord, console_urls: dict[str, str]) -> dict[str, Any]:
+    return {**stack_state(record), "stack_id": record.stack_id, "change_set_name": record.change_set_name,
+            "change_set_type": record.change_set_type, "changes": [change_json(c) for c in record.changes or []],
+            "parameters": dict(record.parameters or {}), "outputs": dict(record.outputs or {}),
+            "launch": launch(record), "console_url": console_urls.get(stack_key(record), ""),
+            "emptied_bucket": str(record.detail.get("emptied_bucket", ""))}
+
+
+def stack_key(record: StackRecord) -> str:
+    return f"{record.account_id}/{record.stack_name}"
+
+
+def console_urls(operation: Operation) -> dict[str, str]:
+    stacks = operation.detail.get("stacks")
+    if not isinstance(stacks, dict):
+        return {}
+    return {key: str(value.get("console_url") or "") for key, value in stacks.items()
+            if isinstance(value, dict) and value.get("console_url")}
+
+
+def result(operation: Operation) -> dict[str, Any]:
+    """The apply's outputs, git commands and links, as the worker summarised them (empty until then)."""
+    detail = operation.detail or {}
+    outputs = detail.get("outputs") if isinstance(detail.get("outputs"), dict) else {}
+    commands = detail.get("git_commands") if isinstance(detail.get("git_commands"), list) else []
+    return {"outputs": {str(k): str(v) for k, v in outputs.items()}, "git_commands": [str(c) for c in commands],
+            "pipeline_name": str(detail.get("pipeline_name") or ""),
+            "pipeline_console_url": str(detail.get("pipeline_console_url") or ""),
+            "stack_console_urls": console_urls(operation)}
+
+
+def root_cause(operation: Operation) -> dict[str, str]:
+    cause = operation.root_cause if isinstance(operation.root_cause, dict) else {}
+    return {str(key): str(value) for key, value in cause.items()}
+
+
+def event_json(event: StackEvent) -> dict[str, Any]:
+    return {"id": event.id, "stack": event.stack_record_id, "timestamp": iso(event.timestamp),
+            "logical_id": event.logical_id, "physical_id": event.physical_id, "type": event.resource_type,
+            "status": event.status, "reason": event.reason}
+
+
+def summary_json(operation: Operation) -> dict[str, Any]:
+    return {"id": operation.id, "setup_id": operation.setup_id, "kind": operation.kind, "status": operation.status,
+            "requested_by": operation.requested_by, "created_at": iso(operation.created_at),
+            "started_at": iso(operation.started_at), "finished_at": iso(operation.finished_at),
+            "error": operation.error, "plan_id": operation.plan_id}
+
+
+def detail_json(operation: Operation) -> dict[str, Any]:
+    """The operation with its stacks (and every planned change), root cause and results."""
+    urls = console_urls(operation)
+    return {**summary_json(operation), "root_cause": root_cause(operation), "result": result(operation),
+            "stacks": [stack_json(record, urls) for record in operation.stacks]}
+
+
+def events_json(operation: Operation, events: list[StackEvent], next_after: int) -> dict[str, Any]:
+    """One read of the live view: the operation's status, its stacks' states and the new events."""
+    return {"operation": {**summary_json(operation), "terminal": is_terminal(operation)},
+            "stacks": [stack_state(record) for record in operation.stacks],
+            "events": [event_json(event) for event in events], "next_after": next_after}
+
+
+def recreated_stacks(operation: Operation) -> list[StackRecord]:
+    """The stacks a failed creation left in ROLLBACK_COMPLETE: the next apply deletes and recreates them."""
+    return [record for record in operation.stacks if record.stack_status == ROLLBACK_COMPLETE]

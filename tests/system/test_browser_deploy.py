@@ -1,0 +1,231 @@
+"""The whole system in Chromium: wizard → plan → review → apply with live events → outputs → teardown; then a
+failure, its root cause, a new plan and a recovery.
+
+Everything is real: the emulator over HTTP (demo accounts, paced stack events, an injected failure), a
+``celery -A worker.celery_app worker`` subprocess on its own Redis database, and the portal on a real
+HTTP server; portal and worker share one SQLite file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+import redis
+from playwright.sync_api import Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from core.config import REPO_ROOT
+from core.db import upgrade
+from emulator.server import EmulatorServer
+from portal import accounts, create_app
+from portal import db as portal_db
+from portal.db import get_session
+from tests.portal.helpers import PASSWORD, TEST_SECRET
+from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.worker.celery_helpers import WorkerProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+BROKER = "redis://127.0.0.1:6379/7"  # this test's own database on the local Redis
+BUILD, STAGING, PRODUCTION = "111111111111", "222222222222", "333333333333"
+PACE = 0.05
+SCREENSHOTS = "/tmp/portal-deploy-{}.png"
+# Plans and applies take a few seconds on the emulator; generous, so a busy machine does not fail them.
+SLOW = 45_000
+
+
+def control(endpoint: str, path: str, body: dict) -> None:
+    request = urllib.request.Request(f"{endpoint}/_emulator/{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[str]:
+    server = EmulatorServer()
+    server.start()
+    control(server.endpoint_url, "reset", {})
+    control(server.endpoint_url, "demo", {})
+    control(server.endpoint_url, "pace", {"seconds": PACE})
+    yield server.endpoint_url
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('deploy') / 'portal.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[None]:
+    client = redis.Redis.from_url(BROKER)
+    client.flushdb()
+    yield
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def worker(emulator: str, database: str, broker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
+    """A real Celery worker, configured only through the environment, as `make run` starts it."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID", "PORTAL_TEMPLATE_BASE_URL")}
+    env.update({
+        "AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+        "CELERY_BROKER_URL": BROKER, "PORTAL_DATABASE_URL": database, "PYTHONPATH": str(REPO_ROOT),
+        # The emulator answers at once: poll it quickly.
+        "PORTAL_POLL_STEADY_SECONDS": "0.3", "PORTAL_POLL_FAST_SECONDS": "0.1", "PORTAL_POLL_CALLS_PER_MINUTE": "1000",
+    })
+    process = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log", env)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def portal_url(database: str, broker: None) -> Iterator[str]:
+    app = create_app({"DATABASE_URL": database, "MIGRATE_ON_START": False, "SECRET_KEY": TEST_SECRET,
+                      "CELERY_BROKER_URL": BROKER, "SESSION_COOKIE_SECURE": False})
+    with app.app_context():
+        accounts.create_user(get_session(), "olivia", PASSWORD, "operator")
+        get_session().commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    portal_db.dispose(app)
+
+
+@pytest.fixture
+def page(portal_url: str, worker: WorkerProcess) -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=portal_url, viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        problems: list[str] = []
+        # A CSP violation, a missing asset or a script error shows up here: the pages must have none.
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.problems = problems
+        page.goto("/login")
+        page.fill("#username", "olivia")
+        page.fill("#password", PASSWORD)
+        page.click("button:has-text('Sign in')")
+        yield page
+        context.close()
+        browser.close()
+    assert "Traceback" not in worker.output(), worker.output()[-4000:]
+
+
+def walk_the_wizard(page: Page, name: str) -> None:
+    page.click("text=New setup")
+    page.fill("#build_account_id", BUILD)
+    page.fill("#staging_account_id", STAGING)
+    page.fill("#production_account_id", PRODUCTION)
+    page.select_option("#region", "us-east-1")
+    page.click("button:has-text('Next')")
+    page.fill("#name", name)
+    page.click("button:has-text('Next')")
+    # Every account: assume the demo's OrganizationAccountAccessRole (the default answer).
+    expect(page.locator("fieldset.account")).to_have_count(3)
+    page.click("button:has-text('Next')")
+    expect(page.locator("h1")).to_contain_text(name)
+
+
+def request_a_reviewed_plan(page: Page) -> None:
+    """Ask for a plan and wait (the page reloads itself) until its changes are listed."""
+    page.click("button:has-text('Request the plan')")
+    expect(page.locator("#plan-status")).to_have_text("succeeded", timeout=SLOW)
+
+
+def apply_and_wait(page: Page, status: str) -> None:
+    page.click("button:has-text('Apply this plan')")
+    expect(page.locator("h1")).to_have_text(re.compile(r"Apply #\d+"))
+    expect(page.locator("#operation-status")).to_have_text(status, timeout=SLOW)
+
+
+def test_deploys_a_setup_from_the_wizard_to_its_outputs(page: Page):
+    walk_the_wizard(page, "shop-api")
+    request_a_reviewed_plan(page)
+
+    # Review: every stack is created, with every resource listed; nothing has run yet.
+    plan = page.locator("#plan")
+    expect(plan.locator(".action-create")).to_have_count(3)
+    expect(plan.locator("tr.change-row", has_text="CloudFormationExecutionRole")).to_have_count(2)
+    expect(plan.locator("tr.change-row", has_text="AWS::CodePipeline::Pipeline")).to_have_count(1)
+    page.screenshot(path=SCREENSHOTS.format("1-plan"), full_page=True)
+
+    page.click("button:has-text('Apply this plan')")
+    expect(page.locator("h1")).to_have_text(re.compile(r"Apply #\d+"))
+    # Once the worker has the three stacks, the page stays put and its script appends the events: the
+    # build stack's come last (after both deploy stacks), and the marker shows no reload brought them.
+    expect(page.locator("section.live-stack")).to_have_count(3, timeout=SLOW)
+    page.evaluate("window.stillTheSamePage = true")
+    build_events = page.locator("#events-" + page.locator("section.live-stack").nth(2).get_attribute("data-stack-id"))
+    expect(build_events.locator("tr[data-event-id]").first).to_be_visible(timeout=SLOW)
+    assert page.evaluate("window.stillTheSamePage === true")
+    page.screenshot(path=SCREENSHOTS.format("2-apply-live"), full_page=True)
+
+    expect(page.locator("#operation-status")).to_have_text("succeeded", timeout=SLOW)
+    result = page.locator("#result")
+    expect(result).to_contain_text("https://git-codecommit.us-east-1.amazonaws.com/")
+    expect(result.locator("pre.copy code", has_text="git remote add aws codecommit::us-east-1://shop-api")).to_be_visible()
+    expect(result).to_contain_text("shop-api-pipeline")
+    expect(page.locator(".stack-status .cfn-ok", has_text="CREATE_COMPLETE")).to_have_count(3)
+    page.screenshot(path=SCREENSHOTS.format("3-outputs"), full_page=True)
+
+    # Tear it down again: the portal's stacks go, the bucket is emptied first, the application stacks stay.
+    page.click("text=← shop-api")
+    page.click("text=Tear down…")
+    expect(page.locator("#what-stays")).to_contain_text("shop-api-staging")
+    page.fill("#confirmation", "shop-api")
+    page.click("button:has-text('Delete these stacks')")
+    expect(page.locator("h1")).to_have_text(re.compile(r"Teardown #\d+"))
+    expect(page.locator("#operation-status")).to_have_text("succeeded", timeout=SLOW)
+    expect(page.locator(".stack-status .cfn-ok", has_text="DELETE_COMPLETE")).to_have_count(3)
+    expect(page.locator("text=Emptied the artifact bucket shop-api-artifacts-111111111111-us-east-1")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS.format("7-teardown"), full_page=True)
+    assert page.problems == []
+
+
+def test_shows_the_root_cause_then_recovers_with_a_new_plan(page: Page, emulator: str):
+    walk_the_wizard(page, "pay-api")
+    control(emulator, "failures", {"type": "resource", "logical_id": "CloudFormationExecutionRole",
+                                   "stack_name": "pay-api-deploy-dependencies", "account_id": STAGING,
+                                   "reason": "Role quota exceeded in this account", "count": 1})
+    request_a_reviewed_plan(page)
+    apply_and_wait(page, "failed")
+
+    cause = page.locator("#root-cause")
+    expect(cause).to_contain_text("CloudFormationExecutionRole")
+    expect(cause).to_contain_text("AWS::IAM::Role")
+    expect(cause).to_contain_text(STAGING)
+    expect(page.locator("blockquote.reason")).to_contain_text("Role quota exceeded in this account")
+    expect(page.locator("#failure .cfn-bad", has_text="ROLLBACK_COMPLETE")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS.format("4-failure"), full_page=True)
+
+    page.click("button:has-text('Plan again')")
+    expect(page.locator("#plan-status")).to_have_text("succeeded", timeout=SLOW)
+    plan = page.locator("#plan")
+    expect(plan.locator(".action-recreate")).to_have_count(1)
+    expect(plan.locator(".alert.recreate")).to_contain_text("ROLLBACK_COMPLETE")
+    page.screenshot(path=SCREENSHOTS.format("5-replan"), full_page=True)
+
+    page.click("button:has-text('Apply this plan')")
+    expect(page.locator("#operation-status")).to_have_text("succeeded", timeout=SLOW)
+    expect(page.locator("#result")).to_contain_text("pay-api-pipeline")
+    page.screenshot(path=SCREENSHOTS.format("6-recovered"), full_page=True)
+    # Chromium logs nothing else; the failed apply's page is not an error page.
+    assert page.problems == []
+
