@@ -62,7 +62,17 @@ fi
 "$VENV_BIN/python" -m portal ensure-admin
 
 echo "Starting the worker"
-"$VENV_BIN/celery" -A worker.celery_app worker --loglevel INFO --concurrency 2 >"$LOG_DIR/worker.log" 2>&1 &
+# Celery exits when it loses Redis; like a supervisor, restart it: it resumes unfinished operations.
+(
+  trap 'kill "$child" 2>/dev/null; exit 0' TERM INT
+  while true; do
+    "$VENV_BIN/celery" -A worker.celery_app worker --loglevel INFO --concurrency 2 >>"$LOG_DIR/worker.log" 2>&1 &
+    child=$!
+    wait "$child" || true
+    echo "worker exited; restarting in 2 s" >>"$LOG_DIR/worker.log"
+    sleep 2
+  done
+) &
 pids+=($!)
 
 echo "Starting the portal on $PORTAL_PUBLIC_URL"

@@ -108,3 +108,8 @@ def test_dockerfile_copies_every_package_the_commands_import():
     for package in ("core", "portal", "worker", "emulator", "templates_cfn"):
         assert f"COPY {package} ./{package}" in dockerfile
     assert "USER " in dockerfile  # not root
+
+
+def test_long_running_services_are_restarted_because_celery_exits_when_redis_goes_away():
+    for name in ("portal", "worker", "emulator"):
+        assert SERVICES[name]["restart"] == "unless-stopped"
