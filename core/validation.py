@@ -248,11 +248,17 @@ def parse_tags_text(text: str) -> dict[str, str]:
 
 
 # --- per-stage parameters of the sample application ---------------------------------------------
+# Each rule is the constraint sample_app/template.yaml declares for the parameter of the same name
+# (tests/portal/test_stage_parameters.py holds them equal), so a value the portal accepts is one
+# CloudFormation accepts when the pipeline deploys the application stack.
 
 STAGES = ("staging", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
 GREETING_MAX = 64  # the sample app refuses longer greetings at start-up
 MEMORY_MIN, MEMORY_MAX = 128, 10240  # Lambda's limits, in MB
+# The retention periods CloudWatch Logs offers (PutRetentionPolicy), in days.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
 
 
 def check_log_level(value: str) -> str:
@@ -271,23 +277,45 @@ def check_greeting(value: str) -> str:
     return value
 
 
-def check_memory_size(value: Any) -> int:
-    """Accept an int or its decimal text (forms send text); return the int."""
-    message = "Enter a whole number of MB from 128 to 10240."
+def _whole_number(value: Any, message: str) -> int:
+    """Accept an int or its decimal text (forms and template configuration files send text)."""
     if isinstance(value, bool):
         raise InvalidValue(message)
     if isinstance(value, str):
         if not re.fullmatch(r"[0-9]{1,6}", value.strip()):
             raise InvalidValue(message)
         value = int(value)
-    if not isinstance(value, int) or not MEMORY_MIN <= value <= MEMORY_MAX:
+    if not isinstance(value, int):
         raise InvalidValue(message)
     return value
 
 
-# CloudFormation parameter name of the sample app -> its check. Stage itself is set by the pipeline.
-STAGE_PARAMETER_CHECKS = {"LogLevel": check_log_level, "Greeting": check_greeting, "MemorySize": check_memory_size}
-STAGE_PARAMETER_DEFAULTS = {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 128}
+def check_memory_size(value: Any) -> int:
+    """Return the memory size in MB as an int."""
+    message = "Enter a whole number of MB from 128 to 10240."
+    number = _whole_number(value, message)
+    if not MEMORY_MIN <= number <= MEMORY_MAX:
+        raise InvalidValue(message)
+    return number
+
+
+def check_log_retention(value: Any) -> int:
+    """Return the log retention in days as an int; CloudWatch Logs offers only the listed periods."""
+    message = "Choose a retention CloudWatch Logs offers: " + ", ".join(map(str, LOG_RETENTION_DAYS)) + " days."
+    number = _whole_number(value, message)
+    if number not in LOG_RETENTION_DAYS:
+        raise InvalidValue(message)
+    return number
+
+
+# CloudFormation parameter name of the sample app -> its check. Stage itself is not among them: the
+# configuration file of each stage sets it, and the pipeline deploys each stage's stack with it.
+STAGE_PARAMETER_CHECKS = {"LogLevel": check_log_level, "Greeting": check_greeting, "MemorySize": check_memory_size,
+                          "LogRetentionInDays": check_log_retention}
+# The ones that are numbers: integers in JSON, decimal text in forms and in CloudFormation.
+STAGE_NUMBER_PARAMETERS = frozenset({"MemorySize", "LogRetentionInDays"})
+# The SAM template's own defaults, used when sample_app/config/<stage>.json gives no valid value.
+STAGE_PARAMETER_DEFAULTS = {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 128, "LogRetentionInDays": 30}
 
 
 # --- access to each account ----------------------------------------------------------------------

@@ -5,11 +5,16 @@ change set can be planned before the deploy stacks exist.
 """
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass
 
+from core import validation
 from core.models import Setup, StackRole
 from worker import settings, templates
 from worker.templates import Template
+
+logger = logging.getLogger(__name__)
 
 MANAGED_BY = "lambda-pipeline-portal"
 
@@ -76,6 +81,23 @@ def deploy_parameters(setup: Setup) -> dict[str, str]:
             "BuildRegion": setup.region or ""}
 
 
+def stage_parameter_overrides(setup: Setup, stage: str) -> str:
+    """The stage's SAM parameters as the pipeline's ParameterOverrides: a compact JSON object of strings.
+
+    CloudFormation parameter values are strings, so numbers are passed as their text. Only the
+    parameters the portal governs go in: Stage in particular is set by config/<stage>.json, and
+    overriding it would deploy one stage's stack as the other. Sorted keys keep the text stable, so
+    an unchanged setup plans as "up to date".
+    """
+    given = (setup.stage_parameters or {}).get(stage) or {}
+    values = {name: str(value) for name, value in given.items() if name in validation.STAGE_PARAMETER_CHECKS}
+    dropped = sorted(set(given) - set(values))
+    if dropped:
+        logger.warning("setup %s: not passing %s to the %s stack (not a per-stage parameter)",
+                       setup.id, ", ".join(dropped), stage)
+    return json.dumps(values, sort_keys=True, separators=(",", ":"))
+
+
 def build_parameters(setup: Setup, partition: str) -> dict[str, str]:
     app, staging, production = setup.name or "", setup.staging_account_id or "", setup.production_account_id or ""
     github = setup.source_provider == "GitHub"
@@ -93,6 +115,8 @@ def build_parameters(setup: Setup, partition: str) -> dict[str, str]:
         "ProductionExecutionRoleArn": execution_role_arn(partition, production, app),
         "ApprovalEmail": setup.approval_email or "",
         "PortalUrl": settings.portal_url(),
+        "StagingParameterOverrides": stage_parameter_overrides(setup, "staging"),
+        "ProductionParameterOverrides": stage_parameter_overrides(setup, "production"),
     }
 
 

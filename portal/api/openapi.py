@@ -47,8 +47,14 @@ def _input_properties() -> dict[str, Any]:
             # No control characters (Unicode category Cc).
             "Greeting": {"type": "string", "minLength": 1, "maxLength": v.GREETING_MAX,
                          "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"},
-            "MemorySize": {"type": "integer", "minimum": v.MEMORY_MIN, "maximum": v.MEMORY_MAX},
+            "MemorySize": {"type": "integer", "minimum": v.MEMORY_MIN, "maximum": v.MEMORY_MAX,
+                           "description": "The function's memory in MB."},
+            "LogRetentionInDays": {"type": "integer", "enum": list(v.LOG_RETENTION_DAYS),
+                                   "description": "Days CloudWatch Logs keeps the function's logs."},
         },
+        "description": "Parameters of the stage's application stack; the pipeline passes them as "
+                       "ParameterOverrides, which win over sample_app/config/<stage>.json. Omitted ones keep "
+                       "their current value (or the default).",
     }
     access = {
         "type": "object",
@@ -78,7 +84,9 @@ def _input_properties() -> dict[str, Any]:
         "approval_email": {"type": "string", "maxLength": 254, "description": "An e-mail address, or empty."},
         "tags": {"type": "object", "maxProperties": v.TAG_COUNT_MAX,
                  "propertyNames": {"minLength": 1, "maxLength": v.TAG_KEY_MAX},
-                 "additionalProperties": {"type": "string", "maxLength": v.TAG_VALUE_MAX}},
+                 "additionalProperties": {"type": "string", "maxLength": v.TAG_VALUE_MAX},
+                 "description": "Tags of the stacks the portal creates (APP-deploy-dependencies, APP-pipeline). "
+                                "The application stacks' tags come from sample_app/config/<stage>.json."},
         "stage_parameters": {"type": "object", "additionalProperties": False,
                              "properties": {name: stage for name in v.STAGES}},
         "access": {"type": "object", "propertyNames": {"pattern": r"^[0-9]{12}$"}, "additionalProperties": access},

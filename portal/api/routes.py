@@ -17,7 +17,7 @@ from portal.db import get_session
 from portal.deployments import views
 from portal.security import SignedInUser, permission_required
 from portal.setups import rules, service
-from portal.setups.defaults import stage_defaults
+from portal.setups.defaults import stage_defaults, with_defaults
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +198,9 @@ def update_setup(setup_id: int):
     if version != setup.version:
         raise ApiError(409, {"version": [str(service.SetupConflict(setup.version, version))]})
     current = service.document(setup)
-    if not current["stage_parameters"]:
-        current["stage_parameters"] = stage_defaults(current_app.config["SAMPLE_APP_CONFIG_DIR"])
+    # A parameter the setup was saved without gets its default, as the wizard shows it.
+    config_dir = current_app.config["SAMPLE_APP_CONFIG_DIR"]
+    current["stage_parameters"] = with_defaults(current["stage_parameters"], config_dir)
     clean = validated(merge(current, body), body, setup, "setup.update")
     save(setup, clean, "setup.update", sent_version=version)
     return setup_json(setup)

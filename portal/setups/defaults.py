@@ -1,4 +1,7 @@
-"""Default per-stage parameters: the sample app's config/<stage>.json when present, else built-in values."""
+"""Default per-stage parameters: the sample app's config/<stage>.json when present, else built-in values.
+
+The built-in values are the SAM template's own defaults (core.validation.STAGE_PARAMETER_DEFAULTS).
+"""
 from __future__ import annotations
 
 import json
@@ -38,3 +41,15 @@ def stage_defaults(config_dir: str | Path) -> dict[str, dict[str, Any]]:
                     log.warning("Ignoring %s in %s: %s", name, path, err)
         defaults[stage] = values
     return defaults
+
+
+def with_defaults(stored: dict[str, Any], config_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """Lay a setup's stored per-stage values over the defaults, stage by stage.
+
+    A setup saved before a parameter joined the set lacks it; the wizard and the API then offer the
+    default for it instead of refusing the stored values.
+    """
+    defaults = stage_defaults(config_dir)
+    stored = stored if isinstance(stored, dict) else {}
+    return {stage: {**defaults[stage], **(stored.get(stage) if isinstance(stored.get(stage), dict) else {})}
+            for stage in v.STAGES}

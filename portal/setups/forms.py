@@ -80,12 +80,24 @@ class AccountsForm(FlaskForm):
         return {field: getattr(self, field).data for field in rules.ACCOUNT_FIELDS}
 
 
+def retention_label(days: int) -> str:
+    return "1 day" if days == 1 else f"{days} days"
+
+
 class StageForm(Form):
-    """The sample app's parameters for one stage (a sub-form: the outer form carries the CSRF token)."""
+    """The sample app's parameters for one stage (a sub-form: the outer form carries the CSRF token).
+
+    The pipeline passes them to the stage's application stack; they override the values of
+    sample_app/config/<stage>.json.
+    """
 
     LogLevel = SelectField("Log level", choices=list(v.LOG_LEVELS), validate_choice=False)
     Greeting = StringField("Greeting", description="What the function answers with, at most 64 characters.")
     MemorySize = StringField("Memory (MB)", filters=[strip], description="128 to 10240.")
+    LogRetentionInDays = SelectField("Log retention", validate_choice=False,
+                                     choices=[SelectChoice(str(days), retention_label(days))
+                                              for days in v.LOG_RETENTION_DAYS],
+                                     description="How long CloudWatch Logs keeps the function's logs.")
 
     def validate_LogLevel(self, field):  # noqa: N802 - named after the CloudFormation parameter
         apply_rule(v.check_log_level, field)
@@ -95,6 +107,9 @@ class StageForm(Form):
 
     def validate_MemorySize(self, field):  # noqa: N802
         apply_rule(v.check_memory_size, field)
+
+    def validate_LogRetentionInDays(self, field):  # noqa: N802
+        apply_rule(v.check_log_retention, field)
 
     def values(self) -> dict[str, Any]:
         return {name: check(getattr(self, name).data) for name, check in v.STAGE_PARAMETER_CHECKS.items()}
@@ -113,7 +128,9 @@ class ApplicationForm(FlaskForm):
     full_repository_id = StringField("GitHub repository", filters=[strip], description="owner/repo")
     approval_email = StringField("Approval e-mail", filters=[strip],
                                  description="Told when production waits for approval. Optional.")
-    tags = TextAreaField("Tags", description="One Key=Value per line, applied to every stack. Optional.")
+    tags = TextAreaField("Tags", description="One Key=Value per line, applied to the stacks the portal creates "
+                                             "(deploy dependencies and pipeline). The application stacks take their "
+                                             "tags from sample_app/config/<stage>.json in the repository. Optional.")
     staging = FormField(StageForm, label="Staging")
     production = FormField(StageForm, label="Production")
     version = HiddenField()

@@ -15,7 +15,7 @@ from portal.db import get_session
 from portal.deployments.panel import setup_panel
 from portal.security import permission_required
 from portal.setups import bp, rules, service
-from portal.setups.defaults import stage_defaults
+from portal.setups.defaults import with_defaults
 from portal.setups.forms import AccessForm, AccountsForm, ApplicationForm, PlanForm, access_form, tags_text, version_of
 from portal.setups.plan import account_sharing, planned_stacks
 
@@ -96,7 +96,7 @@ def accounts(setup_id: int):
 def application(setup_id: int):
     setup = load_setup(setup_id)
     doc = service.document(setup)
-    parameters = doc["stage_parameters"] or stage_defaults(current_app.config["SAMPLE_APP_CONFIG_DIR"])
+    parameters = with_defaults(doc["stage_parameters"], current_app.config["SAMPLE_APP_CONFIG_DIR"])
     data = {**doc, "tags": tags_text(doc["tags"]), "version": str(setup.version)}
     # Sub-forms read their initial values as attributes.
     data.update({stage: SimpleNamespace(**values) for stage, values in parameters.items()})

@@ -74,8 +74,8 @@ def check_stage_parameters(params: Any) -> tuple[dict[str, Any], Errors]:
         for name, check in v.STAGE_PARAMETER_CHECKS.items():
             field = f"stage_parameters.{stage}.{name}"
             value = given.get(name, "")
-            # JSON is typed: the memory size is a number there, while forms send it as text.
-            expected = int if name == "MemorySize" else str
+            # JSON is typed: memory size and log retention are numbers there, while forms send text.
+            expected = int if name in v.STAGE_NUMBER_PARAMETERS else str
             if name in given and (not isinstance(value, expected) or isinstance(value, bool)):
                 errors[field] = [NOT_A_STRING if expected is str else "Must be a whole number."]
                 continue

@@ -16,8 +16,8 @@ ROLES = ("admin", "operator", "approver", "viewer")
 
 BUILD, STAGING, PRODUCTION = "111111111111", "222222222222", "333333333333"
 STAGE_PARAMETERS = {
-    "staging": {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 128},
-    "production": {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 256},
+    "staging": {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 128, "LogRetentionInDays": 14},
+    "production": {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 256, "LogRetentionInDays": 90},
 }
 
 

@@ -44,7 +44,8 @@ def test_creates_a_ready_setup_from_the_minimum_with_defaults(api):
     assert response.headers["Location"] == f"/api/v1/setups/{body['id']}"
     assert (body["status"], body["wizard_step"], body["version"], body["branch"], body["source_provider"]) == (
         "ready", "review", 1, "main", "CodeCommit")
-    assert body["stage_parameters"]["production"] == {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 128}
+    assert body["stage_parameters"]["production"] == {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 128,
+                                                      "LogRetentionInDays": 30}
     assert body["access"][STAGING] == {"method": "assume_role", "role_name": "OrganizationAccountAccessRole",
                                        "external_id": ""}
     assert body["created_at"].endswith("+00:00") and body["operations"] == []
@@ -66,6 +67,12 @@ def test_reads_and_lists_setups(api):
     ({"tags": {"aws:x": "1"}}, {"tags": ["Tag key aws:x: the prefixes aws: and portal: are reserved."]}),
     ({"stage_parameters": {"staging": {"MemorySize": 64}}},
      {"stage_parameters.staging.MemorySize": ["Enter a whole number of MB from 128 to 10240."]}),
+    ({"stage_parameters": {"production": {"LogRetentionInDays": 10}}},
+     {"stage_parameters.production.LogRetentionInDays": [
+         "Choose a retention CloudWatch Logs offers: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, "
+         "1096, 1827, 2192, 2557, 2922, 3288, 3653 days."]}),
+    ({"stage_parameters": {"production": {"LogRetentionInDays": "90"}}},
+     {"stage_parameters.production.LogRetentionInDays": ["Must be a whole number."]}),
     ({"access": {BUILD: {"method": "assume_role", "role_name": "bad/role"}}},
      {f"access.{BUILD}.role_name": ["A role name is 1 to 64 letters, digits or + = , . @ _ - characters."]}),
     ({"connection_arn": CONNECTION},
@@ -110,7 +117,8 @@ def test_updates_with_the_version_read(api):
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert (body["version"], body["branch"]) == (2, "develop")
-    assert body["stage_parameters"]["staging"] == {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 128}
+    assert body["stage_parameters"]["staging"] == {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 128,
+                                                   "LogRetentionInDays": 30}
     assert body["access"][PRODUCTION] == {"method": "self_launch"}
     assert body["access"][BUILD]["method"] == "assume_role"
 

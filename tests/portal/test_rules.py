@@ -24,8 +24,18 @@ def test_a_complete_document_is_valid():
     ({"tags": ["a"]}, "tags", "Must be a JSON object of tag keys to string values."),
     ({"tags": {"a": 1}}, "tags", "Must be a JSON object of tag keys to string values."),
     ({"stage_parameters": []}, "stage_parameters", "Must be a JSON object."),
-    ({"stage_parameters": {"staging": {"LogLevel": "INFO", "Greeting": "Hi", "MemorySize": 128}}},
+    ({"stage_parameters": {"staging": {"LogLevel": "INFO", "Greeting": "Hi", "MemorySize": 128,
+                                       "LogRetentionInDays": 30}}},
      "stage_parameters.production", "This field is required."),
+    ({"stage_parameters": {"staging": {"LogLevel": "INFO", "Greeting": "Hi", "MemorySize": 128}, "production": {}}},
+     "stage_parameters.staging.LogRetentionInDays", "Choose a retention CloudWatch Logs offers: 1, 3, 5, 7, 14, 30, "
+     "60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days."),
+    ({"stage_parameters": {"staging": {"LogRetentionInDays": "30"}, "production": {}}},
+     "stage_parameters.staging.LogRetentionInDays", "Must be a whole number."),
+    ({"stage_parameters": {"staging": {"LogRetentionInDays": True}, "production": {}}},
+     "stage_parameters.staging.LogRetentionInDays", "Must be a whole number."),
+    ({"stage_parameters": {"staging": {"Stage": "production"}, "production": {}}},
+     "stage_parameters.staging.Stage", "Unknown field."),
     ({"stage_parameters": {"qa": {}, "staging": {}, "production": {}}}, "stage_parameters.qa",
      "Unknown stage; the stages are staging, production."),
     ({"stage_parameters": {"staging": {"MemorySize": "256"}, "production": {}}},
@@ -103,9 +113,18 @@ def test_plans_one_deploy_stack_per_distinct_deploy_account_then_the_pipeline():
 
 def test_reads_stage_defaults_from_the_sample_apps_config(tmp_path):
     (tmp_path / "staging.json").write_text('{"Parameters": {"Stage": "staging", "LogLevel": "DEBUG", '
-                                           '"MemorySize": "256", "Greeting": "' + "x" * 65 + '"}}')
+                                           '"MemorySize": "256", "LogRetentionInDays": "14", '
+                                           '"Greeting": "' + "x" * 65 + '"}}')
     (tmp_path / "production.json").write_text("not json")
     defaults = stage_defaults(tmp_path)
     # Valid values are taken; the too-long greeting and the unreadable file fall back to the built-ins.
-    assert defaults["staging"] == {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 256}
-    assert defaults["production"] == {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 128}
+    assert defaults["staging"] == {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 256,
+                                   "LogRetentionInDays": 14}
+    assert defaults["production"] == {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 128,
+                                      "LogRetentionInDays": 30}
+
+
+def test_ignores_a_retention_cloudwatch_logs_does_not_offer(tmp_path):
+    (tmp_path / "staging.json").write_text('{"Parameters": {"LogRetentionInDays": "13", "MemorySize": "64"}}')
+    defaults = stage_defaults(tmp_path)
+    assert (defaults["staging"]["LogRetentionInDays"], defaults["staging"]["MemorySize"]) == (30, 128)

@@ -212,6 +212,10 @@ def test_rejects_malformed_tag_lines(text, messages):
     assert message_of(v.parse_tags_text, text) == messages
 
 
+RETENTION_MESSAGE = ("Choose a retention CloudWatch Logs offers: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, "
+                     "400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days.")
+
+
 @pytest.mark.parametrize("check, value, expected", [
     (v.check_log_level, "WARN", "WARN"),
     (v.check_greeting, "Bonjour à tous", "Bonjour à tous"),
@@ -219,6 +223,10 @@ def test_rejects_malformed_tag_lines(text, messages):
     (v.check_memory_size, "512", 512),
     (v.check_memory_size, 10240, 10240),
     (v.check_memory_size, 128, 128),
+    (v.check_log_retention, 1, 1),
+    (v.check_log_retention, "14", 14),
+    (v.check_log_retention, " 731 ", 731),
+    (v.check_log_retention, 3653, 3653),
 ])
 def test_accepts_stage_parameters(check, value, expected):
     assert check(value) == expected
@@ -236,6 +244,8 @@ def test_accepts_stage_parameters(check, value, expected):
     (v.check_memory_size, "256.5", "Enter a whole number of MB from 128 to 10240."),
     (v.check_memory_size, True, "Enter a whole number of MB from 128 to 10240."),
     (v.check_memory_size, 256.0, "Enter a whole number of MB from 128 to 10240."),
+    *[(v.check_log_retention, value, RETENTION_MESSAGE)
+      for value in (0, 2, "13", 3654, -1, "30.0", "", True, 30.0, None)],
 ])
 def test_rejects_bad_stage_parameters(check, value, message):
     assert message_of(check, value) == [message]

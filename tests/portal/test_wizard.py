@@ -11,7 +11,7 @@ from tests.portal.helpers import BUILD, PRODUCTION, STAGING, field_errors, fill
 ACCOUNTS = {"build_account_id": BUILD, "staging_account_id": STAGING, "production_account_id": PRODUCTION,
             "region": "eu-west-1"}
 APPLICATION = {"name": "orders-api", "approval_email": "team@example.com", "tags": "team=payments\ncost center=42",
-               "staging-LogLevel": "DEBUG", "production-MemorySize": "512"}
+               "staging-LogLevel": "DEBUG", "production-MemorySize": "512", "production-LogRetentionInDays": "365"}
 CONNECTION = f"arn:aws:codeconnections:eu-west-1:{BUILD}:connection/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
 
@@ -44,8 +44,9 @@ def test_walks_the_wizard_to_a_ready_setup(app, client, operator, setup_row):
     setup = setup_row(setup_id)
     assert (setup.status, setup.wizard_step, setup.name, setup.branch) == ("ready", "review", "orders-api", "main")
     assert setup.tags == {"team": "payments", "cost center": "42"}
-    assert setup.stage_parameters == {"staging": {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 128},
-                                      "production": {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 512}}
+    assert setup.stage_parameters == {
+        "staging": {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 128, "LogRetentionInDays": 30},
+        "production": {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 512, "LogRetentionInDays": 365}}
     assert setup.access == {account: {"method": "assume_role", "role_name": "OrganizationAccountAccessRole",
                                       "external_id": ""} for account in (BUILD, STAGING, PRODUCTION)}
     page = client.get(f"/setups/{setup_id}").get_data(as_text=True)
@@ -79,6 +80,10 @@ def test_shows_each_accounts_error_next_to_its_field(client, operator, setup_row
     ("staging-LogLevel", "LOUD", "Choose DEBUG, INFO, WARN or ERROR."),
     ("staging-Greeting", "x" * 65, "Use at most 64 characters."),
     ("production-MemorySize", "64", "Enter a whole number of MB from 128 to 10240."),
+    ("staging-LogRetentionInDays", "13", "Choose a retention CloudWatch Logs offers: 1, 3, 5, 7, 14, 30, 60, 90, "
+     "120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days."),
+    ("production-LogRetentionInDays", "forever", "Choose a retention CloudWatch Logs offers: 1, 3, 5, 7, 14, 30, 60, "
+     "90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days."),
 ])
 def test_shows_each_application_error_next_to_its_field(client, operator, setup_row, field, value, message):
     setup_id = start(client)

@@ -91,6 +91,15 @@ def test_log_group_has_a_retention(template):
     }
 
 
+def test_function_memory_is_the_memory_size_parameter(template):
+    memory = template["Parameters"]["MemorySize"]
+
+    # Lambda's range in MB; the portal's per-stage MemorySize is checked against the same bounds.
+    assert (memory["Type"], memory["MinValue"], memory["MaxValue"], memory["Default"]) == ("Number", 128, 10240, 128)
+    assert template["Resources"]["HelloFunction"]["Properties"]["MemorySize"] == {"Ref": "MemorySize"}
+    assert "MemorySize" not in template.get("Globals", {}).get("Function", {})
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_stage_configuration_is_a_valid_template_configuration(template, stage):
     config = json.loads((SAMPLE_APP / "config" / f"{stage}.json").read_text())
@@ -111,6 +120,10 @@ def test_stage_configuration_is_a_valid_template_configuration(template, stage):
         (lambda c: c["Parameters"].update(LogRetentionInDays="13"), "'13' is not one of"),
         (lambda c: c["Parameters"].update(Greeting=""), "shorter than MinLength"),
         (lambda c: c["Parameters"].update(Greeting="x" * 65), "longer than MaxLength"),
+        (lambda c: c["Parameters"].update(MemorySize="64"), "64 is below MinValue 128"),
+        (lambda c: c["Parameters"].update(MemorySize="10241"), "10241 is above MaxValue 10240"),
+        (lambda c: c["Parameters"].update(MemorySize="lots"), "'lots' is not a number"),
+        (lambda c: c["Parameters"].update(MemorySize=256), "value must be a string"),
         (lambda c: c.update(StackPolicy={"Statement": "all"}), "StackPolicy must be"),
         (lambda c: c.update(Parameters=[]), "Parameters must be an object"),
     ],

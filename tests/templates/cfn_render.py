@@ -96,6 +96,15 @@ class RenderedStack:
             raise ParameterError(f"{name}={value!r}: {message}")
         if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
             raise ParameterError(f"{name}={value!r}: {message}")
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise ParameterError(f"{name}={value!r}: not a number") from None
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                raise ParameterError(f"{name}={value!r}: below MinValue {spec['MinValue']}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                raise ParameterError(f"{name}={value!r}: above MaxValue {spec['MaxValue']}")
 
     def _check_rules(self) -> None:
         for rule_name, rule in self.template.get("Rules", {}).items():

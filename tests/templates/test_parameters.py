@@ -98,4 +98,5 @@ def test_contract_parameters_are_declared(deploy_dependencies, build_pipeline):
         "ApplicationName", "BranchName", "SourceProvider", "ConnectionArn", "FullRepositoryId",
         "StagingAccountId", "ProductionAccountId", "StagingDeployRoleArn", "StagingExecutionRoleArn",
         "ProductionDeployRoleArn", "ProductionExecutionRoleArn", "ApprovalEmail", "PortalUrl",
+        "StagingParameterOverrides", "ProductionParameterOverrides",
     }

@@ -1,9 +1,12 @@
 """Plan: change sets in every account with the real templates; nothing executed."""
 from __future__ import annotations
 
-import pytest
+import json
 
-from core.models import OperationKind, OperationStatus
+import pytest
+from sqlalchemy import select
+
+from core.models import OperationKind, OperationStatus, Setup
 from tests.worker.conftest import (
     BOOTSTRAP_ROLE, BUILD, PRODUCTION, REGION, STAGING, account_client, assume_role_access, by_stack,
 )
@@ -149,3 +152,71 @@ def test_plan_of_a_setup_whose_stack_is_busy_fails_clearly(aws_env, make_setup, 
 
     assert plan.status == OperationStatus.FAILED.value
     assert "CREATE_IN_PROGRESS" in plan.error and "try again when it ends" in plan.error
+
+
+STAGE_PARAMETERS = {
+    "staging": {"LogLevel": "DEBUG", "Greeting": 'Say "hi"', "MemorySize": 256, "LogRetentionInDays": 14},
+    "production": {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 1024, "LogRetentionInDays": 365},
+}
+
+
+def test_plan_passes_each_stages_parameters_to_the_pipeline(aws_env, make_setup, run_plan):
+    plan = run_plan(make_setup(name="orders-api", stage_parameters=STAGE_PARAMETERS))
+
+    assert plan.status == OperationStatus.SUCCEEDED.value, plan.error
+    record = by_stack(plan)[f"{BUILD}/orders-api-pipeline"]
+    assert record.parameters["StagingParameterOverrides"] == (
+        '{"Greeting":"Say \\"hi\\"","LogLevel":"DEBUG","LogRetentionInDays":"14","MemorySize":"256"}')
+    assert json.loads(record.parameters["ProductionParameterOverrides"]) == {
+        "Greeting": "Hello", "LogLevel": "INFO", "LogRetentionInDays": "365", "MemorySize": "1024"}
+    # The change set CloudFormation holds carries the same text.
+    change_set = account_client("cloudformation", BUILD).describe_change_set(
+        StackName=record.stack_name, ChangeSetName=record.change_set_name)
+    passed = {p["ParameterKey"]: p["ParameterValue"] for p in change_set["Parameters"]}
+    assert passed["StagingParameterOverrides"] == record.parameters["StagingParameterOverrides"]
+    assert passed["ProductionParameterOverrides"] == record.parameters["ProductionParameterOverrides"]
+
+
+def test_setup_without_stage_parameters_keeps_the_configuration_files_values(aws_env, make_setup, run_plan):
+    plan = run_plan(make_setup(name="orders-api"))
+
+    record = by_stack(plan)[f"{BUILD}/orders-api-pipeline"]
+    assert plan.status == OperationStatus.SUCCEEDED.value, plan.error
+    assert (record.parameters["StagingParameterOverrides"], record.parameters["ProductionParameterOverrides"]) == (
+        "{}", "{}")
+
+
+def test_changed_stage_parameter_replans_as_an_update_of_only_the_pipeline(
+        aws_env, make_setup, run_plan, run_apply, worker_db):
+    setup_id = make_setup(name="orders-api", stage_parameters=STAGE_PARAMETERS)
+    first = run_plan(setup_id)
+    assert run_apply(setup_id, first.id).status == OperationStatus.SUCCEEDED.value
+    with worker_db() as session:
+        setup = session.scalars(select(Setup).where(Setup.id == setup_id)).one()
+        setup.stage_parameters = {**STAGE_PARAMETERS,
+                                  "production": {**STAGE_PARAMETERS["production"], "MemorySize": 2048}}
+        session.commit()
+
+    plan = run_plan(setup_id)
+
+    assert plan.status == OperationStatus.SUCCEEDED.value, plan.error
+    stacks = by_stack(plan)
+    assert {stacks[f"{account}/orders-api-deploy-dependencies"].action for account in (STAGING, PRODUCTION)} == {
+        "unchanged"}
+    build = stacks[f"{BUILD}/orders-api-pipeline"]
+    assert (build.action, build.change_set_type) == ("update", "UPDATE")
+    assert [(c["action"], c["logical_id"]) for c in build.changes] == [("Modify", "Pipeline")]
+    assert json.loads(build.parameters["ProductionParameterOverrides"])["MemorySize"] == "2048"
+    assert build.parameters["StagingParameterOverrides"] == by_stack(first)[
+        f"{BUILD}/orders-api-pipeline"].parameters["StagingParameterOverrides"]
+
+    applied = run_apply(setup_id, plan.id)
+
+    assert applied.status == OperationStatus.SUCCEEDED.value, applied.error
+    stages = account_client("codepipeline", BUILD).get_pipeline(name="orders-api-pipeline")["pipeline"]["stages"]
+    configuration = {(stage["name"], action["name"]): action["configuration"]
+                     for stage in stages for action in stage["actions"]}
+    assert json.loads(configuration[("ApproveProduction", "CreateChangeSet")]["ParameterOverrides"])["MemorySize"] == (
+        "2048")
+    assert configuration[("DeployStaging", "Deploy")]["ParameterOverrides"] == build.parameters[
+        "StagingParameterOverrides"]
