@@ -7,7 +7,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.db import make_engine, make_session_factory, upgrade
+from core.db import make_engine, make_session_factory
+from tests.databases import fresh_database
 
 # The machine's PostgreSQL (trust auth); CI and developers override it with PORTAL_TEST_POSTGRES_URL.
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -32,17 +33,7 @@ def postgres_url():
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """A migrated, empty database URL, once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'portal.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
-    return url
+    return fresh_database(request.param, request, tmp_path)
 
 
 @pytest.fixture

@@ -2,20 +2,13 @@
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from werkzeug.serving import make_server
 
-from portal import accounts, create_app
-from portal import db as portal_db
-from portal.db import get_session
 from tests.portal.helpers import BUILD, PASSWORD, STAGING, TEST_BROKER_URL, TEST_SECRET
+from tests.portal.live import CHROMIUM, CHROMIUM_ARGS, serve_portal
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = "/tmp/portal-browser-{}.png"
 CONNECTION = f"arn:aws:codeconnections:eu-west-1:{BUILD}:connection/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
@@ -23,21 +16,11 @@ CONNECTION = f"arn:aws:codeconnections:eu-west-1:{BUILD}:connection/0f1e2d3c-4b5
 @pytest.fixture
 def live_portal(tmp_path, broker):
     """The portal on a real HTTP server on a free port, with a fresh, migrated SQLite database."""
-    app = create_app({
+    with serve_portal({
         "DATABASE_URL": f"sqlite:///{tmp_path / 'browser.db'}", "SECRET_KEY": TEST_SECRET,
         "CELERY_BROKER_URL": TEST_BROKER_URL, "SAMPLE_APP_CONFIG_DIR": "/nonexistent",
-        "SESSION_COOKIE_SECURE": False,  # plain http://127.0.0.1
-    })
-    with app.app_context():
-        accounts.create_user(get_session(), "olivia", PASSWORD, "operator")
-        get_session().commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    portal_db.dispose(app)
+    }) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from cfnlint.api import lint
 from samtranslator.translator.transform import transform
 
-from tests.sample_app.cfn_yaml import load_template
+from tests.templates.cfn_yaml import load_template
 from tests.sample_app.conftest import describe
 
 EM_AARCH64 = 183

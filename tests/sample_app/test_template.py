@@ -7,7 +7,7 @@ import re
 import pytest
 from cfnlint.api import ManualArgs, lint
 
-from tests.sample_app.cfn_yaml import load_template
+from tests.templates.cfn_yaml import load_template
 from tests.sample_app.conftest import SAMPLE_APP
 from tests.sample_app.template_config import configuration_problems, tag_problems
 

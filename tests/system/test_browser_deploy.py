@@ -10,23 +10,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 import redis
 from playwright.sync_api import Page, expect, sync_playwright
-from werkzeug.serving import make_server
 
 from core.config import REPO_ROOT
 from core.db import upgrade
 from emulator.server import EmulatorServer
-from portal import accounts, create_app
-from portal import db as portal_db
-from portal.db import get_session
 from tests.portal.helpers import PASSWORD, TEST_SECRET
-from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.portal.live import CHROMIUM, CHROMIUM_ARGS, serve_portal
 from tests.worker.celery_helpers import WorkerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -92,18 +87,9 @@ def worker(emulator: str, database: str, broker: None, tmp_path_factory: pytest.
 
 @pytest.fixture(scope="module")
 def portal_url(database: str, broker: None) -> Iterator[str]:
-    app = create_app({"DATABASE_URL": database, "MIGRATE_ON_START": False, "SECRET_KEY": TEST_SECRET,
-                      "CELERY_BROKER_URL": BROKER, "SESSION_COOKIE_SECURE": False})
-    with app.app_context():
-        accounts.create_user(get_session(), "olivia", PASSWORD, "operator")
-        get_session().commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    portal_db.dispose(app)
+    with serve_portal({"DATABASE_URL": database, "MIGRATE_ON_START": False, "SECRET_KEY": TEST_SECRET,
+                       "CELERY_BROKER_URL": BROKER}) as url:
+        yield url
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from core.db import make_engine, make_session_factory
 from core.models import Operation, OperationKind, OperationStatus, Setup
 from emulator.server import EmulatorServer
 from core.config import REPO_ROOT
+from tests.databases import fresh_database
 from tests.worker import celery_helpers
 from worker import context, db, tasks
 from worker.monitor import Follow
@@ -140,21 +141,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def worker_db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Any) -> str:
     """A migrated, empty database (the shared fixtures' recipe, chosen per test by db_kind)."""
-    from sqlalchemy import text
-
-    from core.db import upgrade
-
-    if db_kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'worker.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
-    return url
+    return fresh_database(db_kind, request, tmp_path)
 
 
 @pytest.fixture
