@@ -23,6 +23,8 @@ from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
 from werkzeug.exceptions import HTTPException
 
+from emulator.iam_conditions import as_list, condition_matches, glob, policy_values
+
 logger = logging.getLogger(__name__)
 
 ASSUME_ROLE = "sts:AssumeRole"
@@ -104,7 +106,7 @@ def trust_allows(policy_document: str | dict[str, Any], caller: Caller, external
     }
     if external_id is not None:
         context["sts:externalid"] = external_id
-    return _evaluate(policy_document, lambda principal: _aws_principal_matches(principal, caller), context)
+    return _evaluate(policy_document, lambda principal: aws_principal_matches(principal, caller), context)
 
 
 def trust_allows_service(policy_document: str | dict[str, Any], service: str) -> bool:
@@ -131,25 +133,22 @@ def _evaluate(policy_document: str | dict[str, Any], principal_matches: Any, con
     return allowed
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def _action_matches(statement: dict[str, Any]) -> bool:
     if "Action" in statement:
-        return any(_glob(str(p).lower(), ASSUME_ROLE.lower()) for p in _as_list(statement["Action"]))
+        return any(glob(str(p).lower(), ASSUME_ROLE.lower()) for p in as_list(statement["Action"]))
     if "NotAction" in statement:
-        return not any(_glob(str(p).lower(), ASSUME_ROLE.lower()) for p in _as_list(statement["NotAction"]))
+        return not any(glob(str(p).lower(), ASSUME_ROLE.lower()) for p in as_list(statement["NotAction"]))
     return False
 
 
-def _aws_principal_matches(principal: Any, caller: Caller) -> bool:
+def aws_principal_matches(principal: Any, caller: Caller) -> bool:
+    """Whether a policy's ``Principal`` names ``caller`` (an account names all its identities)."""
     if principal == "*":
         return True
     if not isinstance(principal, dict):
         return False
     # Service and Federated principals never stand for an IAM user or role session.
-    for value in _as_list(principal.get("AWS", [])):
+    for value in as_list(principal.get("AWS", [])):
         value = str(value)
         if value == "*":
             return True
@@ -167,59 +166,20 @@ def _aws_principal_matches(principal: Any, caller: Caller) -> bool:
 def _service_principal_matches(principal: Any, service: str) -> bool:
     if principal == "*":
         return True
-    return isinstance(principal, dict) and service in [str(s) for s in _as_list(principal.get("Service", []))]
+    return isinstance(principal, dict) and service in [str(s) for s in as_list(principal.get("Service", []))]
 
 
 def _conditions_match(conditions: dict[str, Any], context: dict[str, str]) -> bool:
     """Every operator and every key must match; any one listed value of a key suffices."""
     for operator, keys in conditions.items():
         for key, expected in keys.items():
-            if not _condition_matches(operator, context.get(key.lower()), [_policy_str(v) for v in _as_list(expected)]):
+            matched = condition_matches(operator, context.get(key.lower()), policy_values(expected))
+            if matched is None:
+                logger.warning("trust policy condition operator %s is not emulated; treating it as no match",
+                               operator)
+            if not matched:
                 return False
     return True
-
-
-def _policy_str(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _condition_matches(operator: str, actual: str | None, expected: list[str]) -> bool:
-    name = operator.split(":")[-1]  # ForAnyValue:/ForAllValues: on single-valued keys act as plain
-    if_exists = name.endswith("IfExists")
-    name = name.removesuffix("IfExists")
-    if name == "Null":
-        return (actual is None) == (expected[0].lower() == "true")
-    negated = "Not" in name
-    base = name.replace("Not", "")
-    tests = {
-        "StringEquals": lambda a, e: a == e,
-        "StringEqualsIgnoreCase": lambda a, e: a.lower() == e.lower(),
-        "StringLike": lambda a, e: _glob(e, a),
-        "ArnEquals": _arn_like,
-        "ArnLike": _arn_like,
-        "Bool": lambda a, e: a.lower() == e.lower(),
-    }
-    if base not in tests:
-        logger.warning("trust policy condition operator %s is not emulated; treating it as no match", operator)
-        return False
-    if actual is None:
-        return if_exists or negated
-    matched = any(tests[base](actual, value) for value in expected)
-    return not matched if negated else matched
-
-
-def _glob(pattern: str, value: str) -> bool:
-    """IAM wildcards: ``*`` any run of characters, ``?`` one character, nothing else special."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
-
-
-def _arn_like(actual: str, pattern: str) -> bool:
-    # ARNs compare field by field, so a wildcard never spans the ':' separators of the first five.
-    actual_parts, pattern_parts = actual.split(":", 5), pattern.split(":", 5)
-    if len(actual_parts) != 6 or len(pattern_parts) != 6:
-        return False
-    return all(_glob(p, a) for p, a in zip(pattern_parts, actual_parts))
 
 
 def _assume_role(self: TokenResponse) -> Any:

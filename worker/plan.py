@@ -136,6 +136,7 @@ def on_change_set_ready(record: StackRecord, change_set: ChangeSet) -> None:
 
 def on_change_set_empty(record: StackRecord) -> None:
     record.action = StackAction.UNCHANGED.value
+    record.change_set_name = record.change_set_id = ""  # an empty change set is nothing to review or execute
     record.changes = []
     record.change_set_status = "FAILED"
     record.status_reason = "up to date"

@@ -1,58 +1,176 @@
 """Teardown: the build stack first (its versioned artifact bucket emptied before), then the deploy stacks.
 
+The stacks torn down are the ones the setup's applies recorded, wherever the setup pointed then:
+a setup whose accounts (or name) changed after its last apply still has its stacks in the old
+accounts, and only the applies know them. The setup's current stacks are added for what no
+apply recorded (so tearing down a setup never applied finds every stack absent).
+
 The application stacks the pipeline deployed (APP-staging, APP-production) are not the
 portal's and are left alone.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import Operation, Setup, StackRecord, StackRole
+from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole
 from core.models.operations import StackAction, StackPhase
 from worker import aws_errors, links
 from worker.context import AwsContext
-from worker.plan import record_for
+from worker.sessions import AccessError, AccountSessions
 from worker.stack_status import StackState
-from worker.stackspec import artifact_bucket_name, desired_stacks, require_complete
+from worker.stackspec import SetupIncomplete, artifact_bucket_name, desired_stacks
 
 logger = logging.getLogger(__name__)
 
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
+# An apply that ended may have created stacks, whether it succeeded, failed or was cancelled
+# half-way; one still under way cannot be, since a teardown never runs beside an apply.
+FINISHED = (OperationStatus.SUCCEEDED.value, OperationStatus.FAILED.value, OperationStatus.CANCELLED.value)
 
 
 class TeardownError(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Target:
+    """A stack the teardown deletes."""
+
+    role: str
+    account_id: str
+    region: str
+    stack_name: str
+
+
+def applied_stacks(session: Session, setup: Setup) -> list[Target]:
+    """Every distinct stack the setup's finished applies recorded, oldest first."""
+    rows = session.execute(
+        select(StackRecord.role, StackRecord.account_id, StackRecord.region, StackRecord.stack_name)
+        .join(Operation, StackRecord.operation_id == Operation.id)
+        .where(Operation.setup_id == setup.id, Operation.kind == OperationKind.APPLY.value,
+               Operation.status.in_(FINISHED))
+        .order_by(StackRecord.id)
+    ).all()
+    return list(dict.fromkeys(Target(*row) for row in rows))
+
+
+def teardown_targets(session: Session, setup: Setup, aws: AwsContext) -> tuple[list[Target], list[Target]]:
+    """The stacks to delete (applied ones, then current ones never applied; build stacks first), and
+    the applied stacks left out.
+
+    A teardown holds one record per account and stack name, so of one stack applied in two
+    regions (the setup's region changed in between) the one in the worker's region is kept and
+    the other is left out, for the caller to report. A stack applied only in another region is
+    kept (and fails as unreachable) rather than swapped for a never-applied one in this region.
+    """
+    applied = applied_stacks(session, setup)
+    try:
+        current = [Target(spec.role.value, spec.account_id, spec.region, spec.stack_name)
+                   for spec in desired_stacks(setup, aws.partition)]
+    except SetupIncomplete:
+        if not applied:
+            raise  # neither applied nor complete: nothing to go on
+        logger.info("setup %s is incomplete now: tearing down only what its applies deployed", setup.id)
+        current = []
+    for target in applied:
+        if target not in current:
+            logger.info("teardown of setup %s: %s in account %s (region %s) is no longer part of the setup; "
+                        "deleting it as an apply deployed it", setup.id, target.stack_name, target.account_id,
+                        target.region)
+    chosen: dict[tuple[str, str], Target] = {}
+    for target in applied:
+        key = (target.account_id, target.stack_name)
+        if key not in chosen or target.region == aws.region:
+            chosen[key] = target
+    left = [t for t in applied if chosen[(t.account_id, t.stack_name)] != t]
+    for target in current:  # only what no apply recorded: those stacks were never deployed by the portal
+        chosen.setdefault((target.account_id, target.stack_name), target)
+    # sorted() is stable: the applied stacks keep their order within each role.
+    return sorted(chosen.values(), key=lambda t: t.role != StackRole.BUILD.value), left
+
+
 def start_teardown(session: Session, operation: Operation, setup: Setup, aws: AwsContext) -> None:
-    """Record every stack of the setup with what teardown will do to it (once)."""
+    """Record every stack to delete with what teardown will do to it (once)."""
     if operation.stacks:
         return
-    require_complete(setup)
-    specs = desired_stacks(setup, aws.partition)
-    # Build stack first: it holds the pipeline that uses the deploy roles.
-    specs.sort(key=lambda spec: spec.role != StackRole.BUILD)
-    for spec in specs:
-        record = record_for(session, operation, spec)
-        if not aws.access(spec.account_id).can_deploy:
-            record.action = StackAction.SELF_LAUNCH.value
-            record.detail = {**record.detail, "cli_command": links.delete_command(spec.region, spec.stack_name)}
-            continue
-        deployer = aws.deployer(spec.account_id)
-        stack = deployer.describe_stack(spec.stack_name)
-        if stack is None or stack.state is StackState.ABSENT:
-            record.action, record.phase = StackAction.ABSENT.value, StackPhase.DONE.value
-            record.status_reason = "no such stack"
-            continue
-        record.action = StackAction.DELETE.value
-        record.stack_id, record.stack_status, record.outputs = stack.stack_id, stack.status, stack.outputs
-        record.changes = _resources(aws.cfn(spec.account_id), stack.stack_id)
+    targets, left = teardown_targets(session, setup, aws)
+    _note_left(operation, left)
+    for target in targets:
+        record = StackRecord(operation_id=operation.id, role=target.role, account_id=target.account_id,
+                             region=target.region, stack_name=target.stack_name, phase=StackPhase.PENDING.value,
+                             detail={})
+        session.add(record)
+        try:
+            _look(record, target, aws)
+        except AccessError as err:
+            # The teardown still deletes what it can reach; this record fails when its wave
+            # starts, saying how to finish the job (start_record).
+            _mark_unreachable(record, str(err))
     session.flush()
     session.refresh(operation)
+
+
+def _look(record: StackRecord, target: Target, aws: AwsContext) -> None:
+    """Decide the record's action from the stack as it is now."""
+    if target.region != aws.region:
+        _look_elsewhere(record, target, aws)
+        return
+    if not aws.access(target.account_id).can_deploy:
+        record.action = StackAction.SELF_LAUNCH.value
+        record.detail = {**record.detail, "cli_command": links.delete_command(target.region, target.stack_name)}
+        return
+    stack = aws.deployer(target.account_id).describe_stack(target.stack_name)
+    if stack is None or stack.state is StackState.ABSENT:
+        record.action, record.phase = StackAction.ABSENT.value, StackPhase.DONE.value
+        record.status_reason = "no such stack"
+        return
+    record.action = StackAction.DELETE.value
+    record.stack_id, record.stack_status, record.outputs = stack.stack_id, stack.status, stack.outputs
+    record.changes = _resources(aws.cfn(target.account_id), stack.stack_id)
+
+
+def _look_elsewhere(record: StackRecord, target: Target, aws: AwsContext) -> None:
+    """A stack applied in a region the setup left: absent is fine, present cannot be deleted from here.
+
+    The operation's sessions, and so the monitor's deletes, act in the setup's current region;
+    looking in the old one tells a stack still there from one its admin already deleted (else a
+    teardown would fail on it forever).
+    """
+    there = AwsContext(AccountSessions(aws.sessions.username, target.region, aws.sessions.access))
+    stack = there.deployer(target.account_id).describe_stack(target.stack_name)
+    if stack is None or stack.state is StackState.ABSENT:
+        record.action, record.phase = StackAction.ABSENT.value, StackPhase.DONE.value
+        record.status_reason = f"no such stack in region {target.region}"
+        return
+    record.stack_id, record.stack_status, record.outputs = stack.stack_id, stack.status, stack.outputs
+    _mark_unreachable(record, f"it is in region {target.region}, and the setup is in {aws.region} now")
+
+
+def _mark_unreachable(record: StackRecord, why: str) -> None:
+    command = links.delete_command(record.region, record.stack_name)
+    message = (f"cannot tear down {record.stack_name} in account {record.account_id}: {why}. Make it "
+               f"reachable and tear down again, or delete the stack yourself: {command}")
+    record.action = StackAction.DELETE.value
+    record.detail = {**record.detail, "unreachable": message, "cli_command": command}
+    logger.warning("teardown: %s", message)
+
+
+def _note_left(operation: Operation, left: list[Target]) -> None:
+    """Stacks in another region that the teardown leaves: on the operation, for their admins."""
+    if not left:
+        return
+    operation.detail = {**operation.detail, "left_in_other_regions": [
+        {"account_id": t.account_id, "region": t.region, "stack_name": t.stack_name,
+         "cli_command": links.delete_command(t.region, t.stack_name)} for t in left]}
+    for t in left:
+        logger.warning("teardown: %s in account %s, region %s, is left for its admin to delete "
+                       "(the worker acts in the setup's region)", t.stack_name, t.account_id, t.region)
 
 
 def _resources(cfn: Any, stack_id: str) -> list[dict[str, str]]:
@@ -69,6 +187,9 @@ def _resources(cfn: Any, stack_id: str) -> list[dict[str, str]]:
 
 
 def start_record(record: StackRecord, aws: AwsContext) -> StackPhase:
+    """The record's first active phase; a stack the worker cannot reach fails here, in its wave."""
+    if record.detail.get("unreachable"):
+        raise TeardownError(record.detail["unreachable"])
     if record.action == StackAction.SELF_LAUNCH.value:
         return StackPhase.WAITING
     return StackPhase.DELETING

@@ -5,6 +5,7 @@ import copy
 import datetime
 import json
 import time
+from pathlib import Path
 import urllib.request
 from typing import Any
 
@@ -13,6 +14,8 @@ from botocore.config import Config
 
 REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
+BUILD_ACCOUNT, STAGING_ACCOUNT, PRODUCTION_ACCOUNT = "111111111111", "222222222222", "333333333333"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates_cfn"
 DUMMY = "testing"
 ACCESS_ROLE = "emulator-test-access"
 
@@ -180,3 +183,36 @@ def wait_for_status(cfn: Any, stack_name: str, statuses: set[str], timeout: floa
 
 def outputs(stack: dict[str, Any]) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def params(**values: str) -> list[dict[str, str]]:
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
+def deploy_repository_templates(client: Any, app: str = "orders-api"
+                                ) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
+    """deploy-dependencies.yaml into the staging and production accounts, then build-pipeline.yaml
+    into the build account (docs/contracts.md); return each deploy stack's outputs by account and
+    the pipeline stack. ``client`` is the ``client`` fixture.
+    """
+    roles = {}
+    for account in (STAGING_ACCOUNT, PRODUCTION_ACCOUNT):
+        cfn = client("cloudformation", account=account)
+        cfn.create_stack(StackName=f"{app}-deploy-dependencies",
+                         TemplateBody=(TEMPLATES / "deploy-dependencies.yaml").read_text(),
+                         Parameters=params(ApplicationName=app, BuildAccountId=BUILD_ACCOUNT),
+                         Capabilities=["CAPABILITY_NAMED_IAM"])
+        stack = cfn.describe_stacks(StackName=f"{app}-deploy-dependencies")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+        roles[account] = outputs(stack)
+    build = client("cloudformation", account=BUILD_ACCOUNT)
+    build.create_stack(StackName=f"{app}-pipeline", Capabilities=["CAPABILITY_NAMED_IAM"],
+                       TemplateBody=(TEMPLATES / "build-pipeline.yaml").read_text(), Parameters=params(
+                           ApplicationName=app, StagingAccountId=STAGING_ACCOUNT,
+                           ProductionAccountId=PRODUCTION_ACCOUNT, ApprovalEmail="approver@example.com",
+                           PortalUrl="https://portal.example.com",
+                           StagingDeployRoleArn=roles[STAGING_ACCOUNT]["DeployRoleArn"],
+                           StagingExecutionRoleArn=roles[STAGING_ACCOUNT]["CloudFormationExecutionRoleArn"],
+                           ProductionDeployRoleArn=roles[PRODUCTION_ACCOUNT]["DeployRoleArn"],
+                           ProductionExecutionRoleArn=roles[PRODUCTION_ACCOUNT]["CloudFormationExecutionRoleArn"]))
+    return roles, build.describe_stacks(StackName=f"{app}-pipeline")["Stacks"][0]

@@ -1,22 +1,15 @@
 """Template and parameter validation, and the repository's own templates deployed end to end."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.emulator.helpers import outputs, template
+from tests.emulator.helpers import deploy_repository_templates, outputs, params, template
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates_cfn"
 TOPIC = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "Name"}}}
 NAME = {"Name": {"Type": "String", "AllowedPattern": "^[a-z]+$", "MinLength": 3, "MaxLength": 8,
                  "ConstraintDescription": "must be 3-8 lower-case letters"},
         "Stage": {"Type": "String", "AllowedValues": ["staging", "production"], "Default": "staging"}}
-
-
-def params(**values):
-    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
 @pytest.mark.parametrize(("body", "parameters", "message"), [
@@ -96,30 +89,9 @@ def test_update_with_same_template_and_parameters_is_no_update(client):
 
 def test_repository_templates_deploy_across_accounts(client):
     """deploy-dependencies.yaml into both deploy accounts, then build-pipeline.yaml (docs/contracts.md)."""
-    roles = {}
-    for account in ("222222222222", "333333333333"):
-        cfn = client("cloudformation", account=account)
-        cfn.create_stack(StackName="orders-api-deploy-dependencies",
-                         TemplateBody=(TEMPLATES / "deploy-dependencies.yaml").read_text(),
-                         Parameters=params(ApplicationName="orders-api", BuildAccountId="111111111111"),
-                         Capabilities=["CAPABILITY_NAMED_IAM"])
-        stack = cfn.describe_stacks(StackName="orders-api-deploy-dependencies")["Stacks"][0]
-        assert stack["StackStatus"] == "CREATE_COMPLETE"
-        roles[account] = outputs(stack)
+    roles, stack = deploy_repository_templates(client)
+
     assert roles["222222222222"]["DeployRoleArn"] == "arn:aws:iam::222222222222:role/orders-api-deploy-role"
-
-    build = client("cloudformation", account="111111111111")
-    build.create_stack(StackName="orders-api-pipeline", Capabilities=["CAPABILITY_NAMED_IAM"],
-                       TemplateBody=(TEMPLATES / "build-pipeline.yaml").read_text(), Parameters=params(
-                           ApplicationName="orders-api", StagingAccountId="222222222222",
-                           ProductionAccountId="333333333333", ApprovalEmail="approver@example.com",
-                           PortalUrl="https://portal.example.com",
-                           StagingDeployRoleArn=roles["222222222222"]["DeployRoleArn"],
-                           StagingExecutionRoleArn=roles["222222222222"]["CloudFormationExecutionRoleArn"],
-                           ProductionDeployRoleArn=roles["333333333333"]["DeployRoleArn"],
-                           ProductionExecutionRoleArn=roles["333333333333"]["CloudFormationExecutionRoleArn"]))
-
-    stack = build.describe_stacks(StackName="orders-api-pipeline")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert set(outputs(stack)) == {"RepositoryName", "RepositoryCloneUrlHttp", "RepositoryCloneUrlSsh",
                                    "PipelineName", "PipelineConsoleUrl", "ArtifactBucketName",

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.models import OperationKind, OperationStatus
-from tests.worker.conftest import BUILD, PRODUCTION, STAGING, account_client, by_stack
+from core.models import OperationKind, OperationStatus, Setup
+from tests.worker.conftest import BUILD, PRODUCTION, STAGING, account_client, assume_role_access, by_stack
 from worker import tasks
 from worker.teardown import empty_bucket
 
@@ -26,14 +26,25 @@ def run_teardown(make_operation, driver, setup_id):
     return driver.run(teardown_id)
 
 
+def change_setup(factory, setup_id, **fields):
+    with factory() as session:
+        setup = session.get(Setup, setup_id)
+        for key, value in fields.items():
+            setattr(setup, key, value)
+        session.commit()
+
+
+def stack_statuses(account, name):
+    summaries = account_client("cloudformation", account).list_stacks()["StackSummaries"]
+    return {s["StackStatus"] for s in summaries if s["StackName"] == name}
+
+
 def test_teardown_empties_the_artifact_bucket_and_deletes_build_stack_first(deployed, make_operation, driver):
     setup_id, applied = deployed
     bucket = applied.detail["outputs"]["ArtifactBucketName"]
     s3 = account_client("s3", BUILD)
-    # moto ignores the Condition of the bucket policy's TLS-only Deny, so over the emulator's
-    # plain HTTP it denies every object request, the worker's too (real S3 over HTTPS does not):
-    # the policy is lifted for this test.
-    s3.delete_bucket_policy(Bucket=bucket)
+    # The template's TLS-only policy stays on: the emulator counts its plain HTTP as TLS.
+    assert "aws:SecureTransport" in s3.get_bucket_policy(Bucket=bucket)["Policy"]
     for n in range(3):
         s3.put_object(Bucket=bucket, Key="artifact.zip", Body=f"build {n}".encode())
     s3.delete_object(Bucket=bucket, Key="artifact.zip")  # leaves a delete marker
@@ -96,3 +107,107 @@ def test_teardown_failure_names_the_resource(deployed, make_operation, driver, a
 
 def test_emptying_a_missing_bucket_is_not_an_error(aws_env):
     assert empty_bucket(account_client("s3", BUILD), "no-such-bucket-here") == 0
+
+
+def test_teardown_deletes_the_stacks_of_accounts_the_setup_no_longer_uses(deployed, make_operation, driver,
+                                                                           worker_db):
+    setup_id, _ = deployed
+    # Staging moves to the production account after the apply: 222's stack is only in the apply's records.
+    change_setup(worker_db, setup_id, staging_account_id=PRODUCTION)
+
+    done = run_teardown(make_operation, driver, setup_id)
+
+    assert done.status == OperationStatus.SUCCEEDED.value, done.error
+    stacks = by_stack(done)
+    assert set(stacks) == {f"{BUILD}/{APP}-pipeline", f"{STAGING}/{APP}-deploy-dependencies",
+                           f"{PRODUCTION}/{APP}-deploy-dependencies"}
+    assert {(r.action, r.stack_status) for r in stacks.values()} == {("delete", "DELETE_COMPLETE")}
+    assert done.stacks[0].role == "build"  # build stack first, deploy stacks after
+    assert stack_statuses(STAGING, f"{APP}-deploy-dependencies") == {"DELETE_COMPLETE"}
+    assert stack_statuses(PRODUCTION, f"{APP}-deploy-dependencies") == {"DELETE_COMPLETE"}
+
+
+def test_teardown_after_a_rename_deletes_the_stacks_under_the_old_name(deployed, make_operation, driver, worker_db):
+    setup_id, _ = deployed
+    change_setup(worker_db, setup_id, name="billing-api")
+
+    done = run_teardown(make_operation, driver, setup_id)
+
+    assert done.status == OperationStatus.SUCCEEDED.value, done.error
+    stacks = by_stack(done)
+    assert {k for k, r in stacks.items() if r.action == "delete"} == {
+        f"{BUILD}/{APP}-pipeline", f"{STAGING}/{APP}-deploy-dependencies", f"{PRODUCTION}/{APP}-deploy-dependencies"}
+    # The stacks of the new name were never applied: looked up, found absent.
+    assert {k for k, r in stacks.items() if r.action == "absent"} == {
+        f"{BUILD}/billing-api-pipeline", f"{STAGING}/billing-api-deploy-dependencies",
+        f"{PRODUCTION}/billing-api-deploy-dependencies"}
+    assert stack_statuses(BUILD, f"{APP}-pipeline") == {"DELETE_COMPLETE"}
+    assert by_stack(done)[f"{BUILD}/{APP}-pipeline"].detail["emptied_bucket"] == f"{APP}-artifacts-{BUILD}-us-east-1"
+
+
+def test_teardown_of_a_stack_in_an_account_no_longer_reachable_fails_saying_how_to_finish(
+        deployed, make_operation, driver, worker_db):
+    setup_id, _ = deployed
+    # What the portal does when staging moves: the old account's access entry goes too.
+    change_setup(worker_db, setup_id, staging_account_id=PRODUCTION, access=assume_role_access(BUILD, PRODUCTION))
+
+    done = run_teardown(make_operation, driver, setup_id)
+
+    assert done.status == OperationStatus.FAILED.value
+    stacks = by_stack(done)
+    stranded = stacks[f"{STAGING}/{APP}-deploy-dependencies"]
+    assert stranded.phase == "failed"
+    assert f"no way into account {STAGING}" in stranded.status_reason
+    assert "aws cloudformation delete-stack" in stranded.status_reason and APP in stranded.status_reason
+    assert stranded.status_reason in done.error
+    # Everything reachable went; the stranded stack is still there for its admin.
+    assert stacks[f"{BUILD}/{APP}-pipeline"].stack_status == "DELETE_COMPLETE"
+    assert stacks[f"{PRODUCTION}/{APP}-deploy-dependencies"].stack_status == "DELETE_COMPLETE"
+    assert stack_statuses(STAGING, f"{APP}-deploy-dependencies") == {"CREATE_COMPLETE"}
+
+
+def test_teardown_after_a_region_change_fails_on_the_old_regions_stacks_until_they_are_gone(
+        deployed, make_operation, driver, worker_db):
+    setup_id, _ = deployed
+    change_setup(worker_db, setup_id, region="us-west-2")
+
+    done = run_teardown(make_operation, driver, setup_id)
+
+    # The applied stacks are not swapped for the new region's (never applied, absent) ones.
+    assert done.status == OperationStatus.FAILED.value
+    build = by_stack(done)[f"{BUILD}/{APP}-pipeline"]
+    assert build.region == "us-east-1" and build.phase == "failed"
+    assert "it is in region us-east-1, and the setup is in us-west-2 now" in build.status_reason
+    assert "--region us-east-1" in build.status_reason
+    assert stack_statuses(BUILD, f"{APP}-pipeline") == {"CREATE_COMPLETE"}  # nothing deleted from elsewhere
+
+    # Once their admins deleted them there, the teardown finds them gone.
+    bucket = build.outputs["ArtifactBucketName"]
+    empty_bucket(account_client("s3", BUILD), bucket)
+    for account, name in [(BUILD, f"{APP}-pipeline"), (STAGING, f"{APP}-deploy-dependencies"),
+                          (PRODUCTION, f"{APP}-deploy-dependencies")]:
+        account_client("cloudformation", account).delete_stack(StackName=name)
+    again = run_teardown(make_operation, driver, setup_id)
+
+    assert again.status == OperationStatus.SUCCEEDED.value, again.error
+    assert {(r.region, r.action) for r in again.stacks} == {("us-east-1", "absent")}
+
+
+def test_teardown_counts_the_stacks_of_a_failed_apply(aws_env, make_setup, run_plan, run_apply, make_operation,
+                                                      driver, worker_db):
+    from tests.worker.conftest import control
+
+    setup_id = make_setup(name=APP)
+    control(aws_env, "failures", {"type": "resource", "logical_id": "BuildProject", "count": 1,
+                                  "reason": "Build project quota exceeded"})
+    failed = run_apply(setup_id, run_plan(setup_id).id)
+    assert failed.status == OperationStatus.FAILED.value
+    change_setup(worker_db, setup_id, staging_account_id=PRODUCTION)
+
+    done = run_teardown(make_operation, driver, setup_id)
+
+    assert done.status == OperationStatus.SUCCEEDED.value, done.error
+    stacks = by_stack(done)
+    assert stacks[f"{STAGING}/{APP}-deploy-dependencies"].action == "delete"
+    assert stacks[f"{BUILD}/{APP}-pipeline"].action == "delete"  # rolled back, still a stack to delete
+    assert stack_statuses(STAGING, f"{APP}-deploy-dependencies") == {"DELETE_COMPLETE"}
