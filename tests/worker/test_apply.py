@@ -67,7 +67,7 @@ def test_replanning_an_unchanged_setup_finds_everything_up_to_date(aws_env, make
     applied = run_apply(setup_id, again.id)
 
     assert {r.action for r in again.stacks} == {"unchanged"}
-    assert all(r.changes == [] for r in again.stacks)
+    assert all(r.changes == [] and r.change_set_name == r.change_set_id == "" for r in again.stacks)
     assert applied.status == OperationStatus.SUCCEEDED.value, applied.error
     assert applied.detail["outputs"]["PipelineName"] == f"{APP}-pipeline"
     assert all(r.events == [] for r in applied.stacks)  # nothing ran
