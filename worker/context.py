@@ -5,7 +5,8 @@ import threading
 import time
 from typing import Any
 
-from core.models import Operation, Setup
+from core.models import Operation, OperationKind, Setup
+from worker import access
 from worker.deployer import Deployer
 from worker.sessions import AccessPlan, AccountSessions
 from worker.staging import TemplateStaging
@@ -43,16 +44,28 @@ class AwsContext:
         return Deployer(self.cfn(account_id), staging)
 
 
+def operation_access(operation: Operation, setup: Setup) -> dict[str, Any]:
+    """Return how ``operation`` reaches each account.
+
+    As the setup says; a teardown also reaches the accounts the setup dropped, with the entry
+    its records keep (worker/teardown.py writes them from the applies' records).
+    """
+    if operation.kind != OperationKind.TEARDOWN.value:
+        return dict(setup.access or {})
+    return access.with_recorded(setup.access or {}, [(r.account_id, r.detail) for r in operation.stacks])
+
+
 def for_operation(operation: Operation, setup: Setup) -> AwsContext:
     """The context acting for the user who requested ``operation`` on ``setup``."""
-    key = (operation.requested_by, setup.region, repr(sorted((setup.access or {}).items())))
+    reach = operation_access(operation, setup)
+    key = (operation.requested_by, setup.region, repr(sorted(reach.items())))
     now = time.monotonic()
     with _cache_lock:
         for stale in [k for k, (at, _) in _cache.items() if now - at > _CACHE_SECONDS]:
             del _cache[stale]
         cached = _cache.get(key)
         if cached is None:
-            cached = (now, AccountSessions(operation.requested_by, setup.region or "", setup.access or {}))
+            cached = (now, AccountSessions(operation.requested_by, setup.region or "", reach))
             _cache[key] = cached
     return AwsContext(cached[1])
 

@@ -4,6 +4,8 @@ Deploy stacks (one per distinct deploy account) and the build stack each get a c
 ``portal-<setup id>-<operation id>``; a re-run of the same plan task finds and reuses them. A
 stack in ROLLBACK_COMPLETE cannot take a change set: the plan says it will be deleted and
 recreated and lists the template's resources. A self-launched account gets launch instructions.
+Each record keeps the access entry its account was reached with (worker/access.py): a later
+teardown needs it once the setup no longer uses that account.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Operation, Setup, SetupStatus, StackRecord
 from core.models.operations import StackAction, StackPhase
-from worker import links, templates
+from worker import access, links, templates
 from worker.context import AwsContext
 from worker.deployer import ChangeSet, ChangeSetEmpty, DeployerError, StackNotReady
 from worker.stack_status import StackState
@@ -71,7 +73,10 @@ def start_plan(session: Session, operation: Operation, setup: Setup, aws: AwsCon
             continue
         record.parameters = spec.parameters
         record.template_sha256 = spec.template.sha256
-        if not aws.access(spec.account_id).can_deploy:
+        reach = aws.access(spec.account_id)  # refuses an account the worker has no way into
+        used = access.entry_used(aws.sessions.access, spec.account_id)
+        record.detail = {**(record.detail or {}), access.ACCESS: used}
+        if not reach.can_deploy:
             _plan_self_launch(record, spec)
         elif _plan_change_set(record, spec, aws, change_set_name(setup.id, operation.id)):
             to_follow.append(record.id)

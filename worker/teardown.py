@@ -5,6 +5,10 @@ a setup whose accounts (or name) changed after its last apply still has its stac
 accounts, and only the applies know them. The setup's current stacks are added for what no
 apply recorded (so tearing down a setup never applied finds every stack absent).
 
+An account the setup no longer uses has lost its access entry too (the portal forgets it), so
+it is reached with the entry its most recent apply recorded (worker/access.py); each teardown
+record keeps the entry it is reached with, for the monitor's steps (worker/context.py).
+
 The application stacks the pipeline deployed (APP-staging, APP-production) are not the
 portal's and are left alone.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,11 +25,11 @@ from sqlalchemy.orm import Session
 
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole
 from core.models.operations import StackAction, StackPhase
-from worker import aws_errors, links
+from worker import access, aws_errors, links
 from worker.context import AwsContext
-from worker.sessions import AccessError, AccountSessions
+from worker.sessions import AccessError, AccessNotConfigured, AccountSessions
 from worker.stack_status import StackState
-from worker.stackspec import SetupIncomplete, artifact_bucket_name, desired_stacks
+from worker.stackspec import SetupIncomplete, artifact_bucket_name, build_stack_name, desired_stacks
 
 logger = logging.getLogger(__name__)
 
@@ -48,16 +53,28 @@ class Target:
     stack_name: str
 
 
-def applied_stacks(session: Session, setup: Setup) -> list[Target]:
-    """Every distinct stack the setup's finished applies recorded, oldest first."""
+def _applied_records(session: Session, setup: Setup) -> list[tuple[Target, Mapping[str, Any]]]:
+    """Each stack record of the setup's finished applies with its detail, oldest first."""
     rows = session.execute(
-        select(StackRecord.role, StackRecord.account_id, StackRecord.region, StackRecord.stack_name)
+        select(StackRecord.role, StackRecord.account_id, StackRecord.region, StackRecord.stack_name,
+               StackRecord.detail)
         .join(Operation, StackRecord.operation_id == Operation.id)
         .where(Operation.setup_id == setup.id, Operation.kind == OperationKind.APPLY.value,
                Operation.status.in_(FINISHED))
         .order_by(StackRecord.id)
     ).all()
-    return list(dict.fromkeys(Target(*row) for row in rows))
+    return [(Target(*row[:4]), row[4] or {}) for row in rows]
+
+
+def applied_stacks(session: Session, setup: Setup) -> list[Target]:
+    """Every distinct stack the setup's finished applies recorded, oldest first."""
+    return list(dict.fromkeys(target for target, _ in _applied_records(session, setup)))
+
+
+def teardown_access(session: Session, setup: Setup) -> dict[str, Any]:
+    """The setup's access entries, plus the most recently recorded one of each account it dropped."""
+    recorded = [(target.account_id, detail) for target, detail in _applied_records(session, setup)]
+    return access.with_recorded(setup.access or {}, recorded)
 
 
 def teardown_targets(session: Session, setup: Setup, aws: AwsContext) -> tuple[list[Target], list[Target]]:
@@ -101,19 +118,40 @@ def start_teardown(session: Session, operation: Operation, setup: Setup, aws: Aw
         return
     targets, left = teardown_targets(session, setup, aws)
     _note_left(operation, left)
+    reach = teardown_access(session, setup)
+    if reach != (setup.access or {}):
+        aws = AwsContext(AccountSessions(aws.sessions.username, aws.region, reach))
     for target in targets:
         record = StackRecord(operation_id=operation.id, role=target.role, account_id=target.account_id,
                              region=target.region, stack_name=target.stack_name, phase=StackPhase.PENDING.value,
-                             detail={})
+                             detail=_access_detail(setup, reach, target.account_id))
         session.add(record)
         try:
             _look(record, target, aws)
         except AccessError as err:
             # The teardown still deletes what it can reach; this record fails when its wave
             # starts, saying how to finish the job (start_record).
-            _mark_unreachable(record, str(err))
+            _mark_unreachable(record, _why_unreachable(err, setup, reach))
     session.flush()
     session.refresh(operation)
+
+
+def _access_detail(setup: Setup, reach: Mapping[str, Any], account_id: str) -> dict[str, Any]:
+    """The entry the record's account is reached with, and whether an apply's record supplied it."""
+    detail: dict[str, Any] = {access.ACCESS: access.entry_used(reach, account_id)}
+    if account_id not in (setup.access or {}) and account_id in reach:
+        detail["access_from_apply"] = True
+        logger.info("teardown of setup %s: account %s is no longer in the setup; reaching it as its last "
+                    "apply did (%s)", setup.id, account_id, reach[account_id].get("method"))
+    return detail
+
+
+def _why_unreachable(err: AccessError, setup: Setup, reach: Mapping[str, Any]) -> str:
+    """The access error, saying so when the account was dropped before applies recorded their access."""
+    if isinstance(err, AccessNotConfigured) and err.account_id not in reach:
+        return (f"{err} (the setup no longer uses this account, and the apply that deployed the stack "
+                "recorded no access to it)")
+    return str(err)
 
 
 def _look(record: StackRecord, target: Target, aws: AwsContext) -> None:
@@ -157,7 +195,10 @@ def _mark_unreachable(record: StackRecord, why: str) -> None:
     message = (f"cannot tear down {record.stack_name} in account {record.account_id}: {why}. Make it "
                f"reachable and tear down again, or delete the stack yourself: {command}")
     record.action = StackAction.DELETE.value
-    record.detail = {**record.detail, "unreachable": message, "cli_command": command}
+    record.detail = {**record.detail, "unreachable": message, "unreachable_reason": why, "cli_command": command}
+    if record.role == StackRole.BUILD.value:
+        # Whoever runs the command must empty the versioned bucket first, as before_delete does.
+        record.detail = {**record.detail, "artifact_bucket": _artifact_bucket(record)}
     logger.warning("teardown: %s", message)
 
 
@@ -165,12 +206,19 @@ def _note_left(operation: Operation, left: list[Target]) -> None:
     """Stacks in another region that the teardown leaves: on the operation, for their admins."""
     if not left:
         return
-    operation.detail = {**operation.detail, "left_in_other_regions": [
-        {"account_id": t.account_id, "region": t.region, "stack_name": t.stack_name,
-         "cli_command": links.delete_command(t.region, t.stack_name)} for t in left]}
+    operation.detail = {**operation.detail, "left_in_other_regions": [_left_entry(t) for t in left]}
     for t in left:
         logger.warning("teardown: %s in account %s, region %s, is left for its admin to delete "
                        "(the worker acts in the setup's region)", t.stack_name, t.account_id, t.region)
+
+
+def _left_entry(target: Target) -> dict[str, str]:
+    entry = {"role": target.role, "account_id": target.account_id, "region": target.region,
+             "stack_name": target.stack_name, "cli_command": links.delete_command(target.region, target.stack_name)}
+    if target.role == StackRole.BUILD.value:
+        entry["artifact_bucket"] = artifact_bucket_name(
+            _application_of(target.stack_name), target.account_id, target.region)
+    return entry
 
 
 def _resources(cfn: Any, stack_id: str) -> list[dict[str, str]]:
@@ -199,12 +247,26 @@ def before_delete(record: StackRecord, setup: Setup, aws: AwsContext) -> None:
     """Empty the build stack's versioned artifact bucket: CloudFormation cannot delete a full one."""
     if record.role != StackRole.BUILD.value or record.action != StackAction.DELETE.value:
         return
-    bucket = record.outputs.get("ArtifactBucketName") or artifact_bucket_name(
-        setup.name or "", record.account_id, record.region)
+    bucket = _artifact_bucket(record)
     removed = empty_bucket(aws.s3(record.account_id), bucket)
     record.detail = {**record.detail, "emptied_bucket": bucket, "objects_removed": removed}
     logger.info("emptied %s: %d versions and delete markers (account %s, region %s)",
                 bucket, removed, record.account_id, record.region)
+
+
+def _artifact_bucket(record: StackRecord) -> str:
+    """The build stack's bucket: its output, else the name the stack's own application gives it.
+
+    The application comes from the stack name, not the setup: a renamed setup's old stack
+    holds the old name's bucket.
+    """
+    if (record.outputs or {}).get("ArtifactBucketName"):
+        return str(record.outputs["ArtifactBucketName"])
+    return artifact_bucket_name(_application_of(record.stack_name), record.account_id, record.region)
+
+
+def _application_of(build_stack: str) -> str:
+    return build_stack.removesuffix(build_stack_name(""))
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:

@@ -41,6 +41,29 @@ def schemas(id_schema: dict[str, Any], time: dict[str, Any]) -> dict[str, Any]:
                                                     "quick_create_url, template_url and cli_command.",
                    "additionalProperties": STRING},
         "console_url": STRING, "emptied_bucket": STRING,
+        "unreachable": {"type": "string", "description": "Teardown only: why the worker cannot delete this stack (it "
+                                                         "cannot reach the account, or the stack is in a region the "
+                                                         "setup left) and how to finish; empty otherwise."},
+        "unreachable_reason": {"type": "string", "description": "The reason part of unreachable alone."},
+        "delete_command": {"type": "string", "description": "Teardown only: the exact AWS CLI command deleting this "
+                                                            "stack, for its account's admin when the worker cannot "
+                                                            "(unreachable, or a self-launched account); empty in a "
+                                                            "plan or apply."},
+        "artifact_bucket": {"type": "string", "description": "For an unreachable build stack: the versioned artifact "
+                                                             "bucket to empty (every object version and delete "
+                                                             "marker) before running delete_command."},
+        "access_from_apply": {"type": "boolean", "description": "Teardown only: the setup no longer uses this "
+                                                                "account, and the worker reaches it with the access "
+                                                                "its most recent apply recorded."},
+    })
+    left_stack = _object({
+        "role": {"type": "string", "enum": ["", "deploy", "build"], "description": "Empty in entries recorded before "
+                                                                                "roles were."},
+        "account_id": STRING, "region": STRING,
+        "stack_name": STRING,
+        "cli_command": {"type": "string", "description": "The exact AWS CLI command deleting the stack."},
+        "artifact_bucket": {"type": "string", "description": "For a build stack: the versioned artifact bucket to "
+                                                             "empty before running cli_command; empty otherwise."},
     })
     event = _object({
         "id": id_schema, "stack": id_schema, "timestamp": time, "logical_id": STRING, "physical_id": STRING,
@@ -55,6 +78,7 @@ def schemas(id_schema: dict[str, Any], time: dict[str, Any]) -> dict[str, Any]:
         "Change": change,
         "StackState": _object(state),
         "Stack": stack,
+        "LeftStack": left_stack,
         "Event": event,
         "Result": result,
         "OperationDetail": {"allOf": [_ref("Operation"), _object({
@@ -63,6 +87,11 @@ def schemas(id_schema: dict[str, Any], time: dict[str, Any]) -> dict[str, Any]:
                                           "status, stack, account, region); empty otherwise."},
             "result": _ref("Result"),
             "stacks": {"type": "array", "items": _ref("Stack")},
+            "left_in_other_regions": {"type": "array", "items": _ref("LeftStack"),
+                                      "description": "Teardown only: stacks the setup's applies deployed in more "
+                                                     "than one region; the teardown deleted (or tried) the copy in "
+                                                     "the setup's region and leaves these for their admins, each "
+                                                     "with its delete command. Empty otherwise."},
         })]},
         "EventPage": _object({
             "operation": {"allOf": [_ref("Operation"), _object({"terminal": {"type": "boolean"}})]},

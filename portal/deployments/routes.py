@@ -33,6 +33,7 @@ def register_template_globals(state) -> None:
     state.app.jinja_env.globals.update(
         action_labels=views.ACTIONS, role_labels=views.ROLES, phase_labels=views.PHASES,
         change_counts=views.change_counts, describe_counts=views.describe_counts, replacement=views.replacement,
+        teardown_help=views.teardown_help,
     )
 
 
@@ -72,6 +73,7 @@ def operation(setup_id: int, operation_id: int):
         terminal=views.is_terminal(op), result=views.result(op), root_cause=views.root_cause(op),
         recreated=views.recreated_stacks(op), plan_refusal=service.apply_refusal(session, setup, op) if is_plan else "",
         apply_form=ApplyForm(), plan_form=PlanForm(),
+        left_in_other_regions=views.left_in_other_regions(op), stranded=views.stranded(op),
     )
 
 

@@ -1,6 +1,7 @@
 """How operations, stacks, changes and events are shown: plain values shared by the pages and the API.
 
-Everything here reads what the worker stored (worker/plan.py, apply.py, orchestrate.py, events.py);
+Everything here reads what the worker stored (worker/plan.py, apply.py, orchestrate.py, events.py,
+teardown.py);
 nothing is computed from AWS, so the page and the API say exactly what the worker saw.
 """
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from core.models import Operation, OperationStatus, StackEvent, StackRecord
+from core.models import Operation, OperationKind, OperationStatus, StackEvent, StackRecord
+from core.models.operations import StackPhase
 from portal.setups.service import as_utc
 
 ACTIONS = {
@@ -33,6 +35,8 @@ PHASES = {
 # Keys of Operation.detail the worker's apply summary writes (worker/apply.py summarise).
 RESULT_KEYS = ("outputs", "git_commands", "pipeline_name", "pipeline_console_url")
 LAUNCH_KEYS = ("quick_create_url", "template_url", "cli_command")
+# Keys of a stack the teardown leaves in another region (worker/teardown.py _left_entry).
+LEFT_KEYS = ("role", "account_id", "region", "stack_name", "cli_command", "artifact_bucket")
 ROLLBACK_COMPLETE = "ROLLBACK_COMPLETE"
 
 
@@ -106,7 +110,36 @@ def stack_json(record: StackRecord, console_urls: dict[str, str]) -> dict[str, A
             "change_set_type": record.change_set_type, "changes": [change_json(c) for c in record.changes or []],
             "parameters": dict(record.parameters or {}), "outputs": dict(record.outputs or {}),
             "launch": launch(record), "console_url": console_urls.get(stack_key(record), ""),
-            "emptied_bucket": str(record.detail.get("emptied_bucket", ""))}
+            "emptied_bucket": str(record.detail.get("emptied_bucket", "")), **teardown_help(record)}
+
+
+def teardown_help(record: StackRecord) -> dict[str, Any]:
+    """What a teardown says about a stack it cannot delete itself, and how it reached its account."""
+    detail = record.detail or {}
+    tearing_down = record.operation is not None and record.operation.kind == OperationKind.TEARDOWN.value
+    unreachable = str(detail.get("unreachable") or "")
+    return {
+        "unreachable": unreachable,
+        "unreachable_reason": str(detail.get("unreachable_reason") or unreachable),
+        # In a teardown the worker's command is the delete; in a plan or apply it is a launch (see launch()).
+        "delete_command": str(detail.get("cli_command") or "") if tearing_down else "",
+        "artifact_bucket": str(detail.get("artifact_bucket") or "") if unreachable else "",
+        "access_from_apply": bool(detail.get("access_from_apply")) if tearing_down else False,
+    }
+
+
+def left_in_other_regions(operation: Operation) -> list[dict[str, str]]:
+    """The stacks a teardown left in regions the setup moved away from, each with its delete command."""
+    entries = (operation.detail or {}).get("left_in_other_regions")
+    if not isinstance(entries, list):
+        return []
+    return [{key: str(entry.get(key) or "") for key in LEFT_KEYS} for entry in entries if isinstance(entry, dict)]
+
+
+def stranded(operation: Operation) -> list[StackRecord]:
+    """The teardown's stacks the worker cannot reach and that are not gone: their admins finish the job."""
+    return [record for record in operation.stacks
+            if (record.detail or {}).get("unreachable") and record.phase != StackPhase.DONE.value]
 
 
 def stack_key(record: StackRecord) -> str:
@@ -154,7 +187,8 @@ def detail_json(operation: Operation) -> dict[str, Any]:
     """The operation with its stacks (and every planned change), root cause and results."""
     urls = console_urls(operation)
     return {**summary_json(operation), "root_cause": root_cause(operation), "result": result(operation),
-            "stacks": [stack_json(record, urls) for record in operation.stacks]}
+            "stacks": [stack_json(record, urls) for record in operation.stacks],
+            "left_in_other_regions": left_in_other_regions(operation)}
 
 
 def events_json(operation: Operation, events: list[StackEvent], next_after: int) -> dict[str, Any]:

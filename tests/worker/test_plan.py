@@ -220,3 +220,25 @@ def test_changed_stage_parameter_replans_as_an_update_of_only_the_pipeline(
         "2048")
     assert configuration[("DeployStaging", "Deploy")]["ParameterOverrides"] == build.parameters[
         "StagingParameterOverrides"]
+
+
+def test_plan_records_how_each_account_was_reached_and_nothing_else(aws_env, make_setup, run_plan):
+    reach = {
+        BUILD: {"method": "assume_role", "role_name": BOOTSTRAP_ROLE, "external_id": "portal-7"},
+        STAGING: {"method": "self_launch", "role_name": BOOTSTRAP_ROLE},
+        # Whatever else an entry might carry is not the plan's to copy.
+        PRODUCTION: {"method": "assume_role", "role_name": BOOTSTRAP_ROLE, "aws_secret_access_key": "never"},
+    }
+    trust = account_client("iam", BUILD).get_role(RoleName=BOOTSTRAP_ROLE)["Role"]["AssumeRolePolicyDocument"]
+    statement = {**trust["Statement"][0], "Condition": {"StringEquals": {"sts:ExternalId": "portal-7"}}}
+    account_client("iam", BUILD).update_assume_role_policy(
+        RoleName=BOOTSTRAP_ROLE, PolicyDocument=json.dumps({**trust, "Statement": [statement]}))
+
+    plan = run_plan(make_setup(name="orders-api", access=reach))
+
+    assert plan.status == OperationStatus.SUCCEEDED.value, plan.error
+    stacks = by_stack(plan)
+    assert stacks[f"{BUILD}/orders-api-pipeline"].detail["access"] == reach[BUILD]
+    assert stacks[f"{STAGING}/orders-api-deploy-dependencies"].detail["access"] == reach[STAGING]
+    assert stacks[f"{PRODUCTION}/orders-api-deploy-dependencies"].detail["access"] == {
+        "method": "assume_role", "role_name": BOOTSTRAP_ROLE}

@@ -1,11 +1,17 @@
 """Teardown: the build stack first (its versioned bucket emptied), then the deploy stacks."""
 from __future__ import annotations
 
-import pytest
+import json
 
-from core.models import OperationKind, OperationStatus, Setup
-from tests.worker.conftest import BUILD, PRODUCTION, STAGING, account_client, assume_role_access, by_stack
-from worker import tasks
+import pytest
+from sqlalchemy import select
+
+from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord
+from portal.setups import service as portal_setups
+from tests.worker.conftest import (
+    BOOTSTRAP_ROLE, BUILD, DEFAULT_ACCOUNT, PRODUCTION, STAGING, account_client, assume_role_access, by_stack,
+)
+from worker import access, tasks
 from worker.teardown import empty_bucket
 
 APP = "orders-api"
@@ -31,6 +37,26 @@ def change_setup(factory, setup_id, **fields):
         setup = session.get(Setup, setup_id)
         for key, value in fields.items():
             setattr(setup, key, value)
+        session.commit()
+
+
+def move_staging_as_the_portal_does(factory, setup_id, account_id):
+    """Change the staging account through the portal's own save step, which drops the old account's access."""
+    with factory() as session:
+        setup = session.get(Setup, setup_id)
+        changed = portal_setups.apply(setup, {"staging_account_id": account_id})
+        assert changed == ["staging_account_id"]
+        session.commit()
+        return dict(setup.access)
+
+
+def forget_recorded_access(factory, setup_id):
+    """Strip the recorded entries from the applies' records, as applies made before they were recorded."""
+    with factory() as session:
+        records = session.scalars(select(StackRecord).join(Operation).where(
+            Operation.setup_id == setup_id, Operation.kind == OperationKind.APPLY.value)).all()
+        for record in records:
+            record.detail = {k: v for k, v in record.detail.items() if k != access.ACCESS}
         session.commit()
 
 
@@ -145,11 +171,56 @@ def test_teardown_after_a_rename_deletes_the_stacks_under_the_old_name(deployed,
     assert by_stack(done)[f"{BUILD}/{APP}-pipeline"].detail["emptied_bucket"] == f"{APP}-artifacts-{BUILD}-us-east-1"
 
 
-def test_teardown_of_a_stack_in_an_account_no_longer_reachable_fails_saying_how_to_finish(
+def test_teardown_reaches_an_account_the_portal_dropped_with_the_access_its_apply_recorded(
+        deployed, make_operation, driver, worker_db):
+    setup_id, applied = deployed
+    assert by_stack(applied)[f"{STAGING}/{APP}-deploy-dependencies"].detail["access"] == {
+        "method": "assume_role", "role_name": BOOTSTRAP_ROLE}
+    left = move_staging_as_the_portal_does(worker_db, setup_id, PRODUCTION)
+    assert STAGING not in left  # the portal forgot how to reach the old staging account
+
+    done = run_teardown(make_operation, driver, setup_id)
+
+    assert done.status == OperationStatus.SUCCEEDED.value, done.error
+    stacks = by_stack(done)
+    old = stacks[f"{STAGING}/{APP}-deploy-dependencies"]
+    assert (old.action, old.stack_status) == ("delete", "DELETE_COMPLETE")
+    assert old.detail["access"] == {"method": "assume_role", "role_name": BOOTSTRAP_ROLE}
+    assert old.detail["access_from_apply"] is True
+    assert "access_from_apply" not in stacks[f"{PRODUCTION}/{APP}-deploy-dependencies"].detail
+    assert stack_statuses(STAGING, f"{APP}-deploy-dependencies") == {"DELETE_COMPLETE"}
+    assert stack_statuses(PRODUCTION, f"{APP}-deploy-dependencies") == {"DELETE_COMPLETE"}
+    assert stack_statuses(BUILD, f"{APP}-pipeline") == {"DELETE_COMPLETE"}
+
+
+def test_teardown_uses_the_recorded_role_itself_and_fails_saying_how_to_finish_when_it_is_gone(
+        aws_env, make_setup, run_plan, run_apply, make_operation, driver, worker_db):
+    iam = account_client("iam", STAGING)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": f"arn:aws:iam::{DEFAULT_ACCOUNT}:root"}}]}
+    iam.create_role(RoleName="portal-deployer", AssumeRolePolicyDocument=json.dumps(trust))
+    setup_id = make_setup(name=APP, access={**assume_role_access(BUILD, PRODUCTION),
+                                            STAGING: {"method": "assume_role", "role_name": "portal-deployer"}})
+    assert run_apply(setup_id, run_plan(setup_id).id).status == OperationStatus.SUCCEEDED.value
+    move_staging_as_the_portal_does(worker_db, setup_id, PRODUCTION)
+    iam.delete_role(RoleName="portal-deployer")  # the old account's admin revoked the portal
+
+    done = run_teardown(make_operation, driver, setup_id)
+
+    assert done.status == OperationStatus.FAILED.value
+    stranded = by_stack(done)[f"{STAGING}/{APP}-deploy-dependencies"]
+    assert stranded.phase == "failed"
+    assert f"cannot assume arn:aws:iam::{STAGING}:role/portal-deployer" in stranded.status_reason
+    assert stranded.detail["cli_command"] == \
+        f"aws cloudformation delete-stack --region us-east-1 --stack-name {APP}-deploy-dependencies"
+    assert stack_statuses(STAGING, f"{APP}-deploy-dependencies") == {"CREATE_COMPLETE"}
+
+
+def test_teardown_of_a_stack_whose_apply_recorded_no_access_fails_saying_how_to_finish(
         deployed, make_operation, driver, worker_db):
     setup_id, _ = deployed
-    # What the portal does when staging moves: the old account's access entry goes too.
-    change_setup(worker_db, setup_id, staging_account_id=PRODUCTION, access=assume_role_access(BUILD, PRODUCTION))
+    forget_recorded_access(worker_db, setup_id)  # an apply made before the access was recorded
+    move_staging_as_the_portal_does(worker_db, setup_id, PRODUCTION)
 
     done = run_teardown(make_operation, driver, setup_id)
 
@@ -158,6 +229,8 @@ def test_teardown_of_a_stack_in_an_account_no_longer_reachable_fails_saying_how_
     stranded = stacks[f"{STAGING}/{APP}-deploy-dependencies"]
     assert stranded.phase == "failed"
     assert f"no way into account {STAGING}" in stranded.status_reason
+    assert "the apply that deployed the stack recorded no access to it" in stranded.status_reason
+    assert stranded.detail["unreachable"] == stranded.status_reason
     assert "aws cloudformation delete-stack" in stranded.status_reason and APP in stranded.status_reason
     assert stranded.status_reason in done.error
     # Everything reachable went; the stranded stack is still there for its admin.
@@ -179,6 +252,8 @@ def test_teardown_after_a_region_change_fails_on_the_old_regions_stacks_until_th
     assert build.region == "us-east-1" and build.phase == "failed"
     assert "it is in region us-east-1, and the setup is in us-west-2 now" in build.status_reason
     assert "--region us-east-1" in build.status_reason
+    assert build.detail["unreachable_reason"] == "it is in region us-east-1, and the setup is in us-west-2 now"
+    assert build.detail["artifact_bucket"] == f"{APP}-artifacts-{BUILD}-us-east-1"  # to empty before the command
     assert stack_statuses(BUILD, f"{APP}-pipeline") == {"CREATE_COMPLETE"}  # nothing deleted from elsewhere
 
     # Once their admins deleted them there, the teardown finds them gone.
@@ -211,3 +286,60 @@ def test_teardown_counts_the_stacks_of_a_failed_apply(aws_env, make_setup, run_p
     assert stacks[f"{STAGING}/{APP}-deploy-dependencies"].action == "delete"
     assert stacks[f"{BUILD}/{APP}-pipeline"].action == "delete"  # rolled back, still a stack to delete
     assert stack_statuses(STAGING, f"{APP}-deploy-dependencies") == {"DELETE_COMPLETE"}
+
+
+@pytest.mark.parametrize("recorded, expected", [
+    # The most recent apply's entry wins over an older one's.
+    ([(STAGING, {"access": {"method": "assume_role", "role_name": "old"}}),
+      (STAGING, {"access": {"method": "assume_role", "role_name": "new", "external_id": "x-1"}})],
+     {"method": "assume_role", "role_name": "new", "external_id": "x-1"}),
+    # A later record without an entry (an apply before entries were recorded) keeps the earlier one.
+    ([(STAGING, {"access": {"method": "self_launch", "role_name": "observer"}}), (STAGING, {})],
+     {"method": "self_launch", "role_name": "observer"}),
+    ([(STAGING, {}), (STAGING, {"access": "not an entry"})], None),
+])
+def test_recorded_access_falls_back_to_the_latest_entry_of_a_dropped_account(recorded, expected):
+    merged = access.with_recorded({BUILD: {"method": "assume_role", "role_name": "current"}}, recorded)
+
+    assert merged.get(STAGING) == expected
+    assert merged[BUILD] == {"method": "assume_role", "role_name": "current"}
+
+
+def test_recorded_access_never_overrides_an_account_the_setup_still_lists():
+    current = {STAGING: {"method": "self_launch"}}
+
+    merged = access.with_recorded(current, [(STAGING, {"access": {"method": "assume_role", "role_name": "old"}})])
+
+    assert merged == current
+
+
+def test_teardown_after_applies_in_two_regions_leaves_the_old_regions_stacks_with_their_commands(
+        deployed, make_operation, driver, worker_db):
+    setup_id, applied = deployed
+    change_setup(worker_db, setup_id, region="us-west-2")
+    # An apply in the new region (its stacks since deleted by hand): recorded, so the teardown keeps
+    # the new region's stacks and leaves the old region's, which the worker cannot act on.
+    with worker_db() as session:
+        again = Operation(setup_id=setup_id, kind=OperationKind.APPLY.value, status=OperationStatus.SUCCEEDED.value,
+                          requested_by="alice", detail={})
+        session.add(again)
+        session.flush()
+        for record in applied.stacks:
+            session.add(StackRecord(operation_id=again.id, role=record.role, account_id=record.account_id,
+                                    region="us-west-2", stack_name=record.stack_name, phase="done",
+                                    action="create", detail=dict(record.detail)))
+        session.commit()
+
+    done = run_teardown(make_operation, driver, setup_id)
+
+    assert done.status == OperationStatus.SUCCEEDED.value, done.error
+    assert {(r.region, r.action) for r in done.stacks} == {("us-west-2", "absent")}
+    left = {f"{e['account_id']}/{e['stack_name']}": e for e in done.detail["left_in_other_regions"]}
+    assert set(left) == {f"{BUILD}/{APP}-pipeline", f"{STAGING}/{APP}-deploy-dependencies",
+                         f"{PRODUCTION}/{APP}-deploy-dependencies"}
+    assert left[f"{BUILD}/{APP}-pipeline"] == {
+        "role": "build", "account_id": BUILD, "region": "us-east-1", "stack_name": f"{APP}-pipeline",
+        "cli_command": f"aws cloudformation delete-stack --region us-east-1 --stack-name {APP}-pipeline",
+        "artifact_bucket": f"{APP}-artifacts-{BUILD}-us-east-1"}
+    assert "artifact_bucket" not in left[f"{STAGING}/{APP}-deploy-dependencies"]
+    assert stack_statuses(BUILD, f"{APP}-pipeline") == {"CREATE_COMPLETE"}  # left where it was
