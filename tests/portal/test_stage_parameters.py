@@ -17,7 +17,7 @@ from portal.api.openapi import build_spec
 from portal.db import get_session
 from portal.setups.defaults import stage_defaults, with_defaults
 from tests.portal.helpers import form_values
-from tests.sample_app.cfn_yaml import load_template
+from tests.templates.cfn_yaml import load_template
 
 SAMPLE_APP = Path(__file__).resolve().parents[2] / "sample_app"
 OLD_STAGE_PARAMETERS = {"staging": {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 128},
