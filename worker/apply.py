@@ -3,6 +3,11 @@
 The apply refuses to start when the plan is stale (the setup or the templates changed since, a
 reviewed change set is gone, a stack is no longer in the state the plan saw); it then copies the
 plan's stack records into its own, which the monitor drives from there.
+
+A reviewed change set is checked up front (DescribeChangeSet) so that nothing runs anywhere when
+any one of them is stale. The stack whose ExecuteChangeSet is the apply's first write needs no
+such check: ExecuteChangeSet refuses a change set that is gone or not executable, before anything
+else ran, and the monitor reports that as clearly (worker/monitor.py ``_execute``).
 """
 from __future__ import annotations
 
@@ -48,28 +53,50 @@ def _plan_of(session: Session, operation: Operation, setup: Setup) -> Operation:
     return plan
 
 
-def _check_still_valid(record: StackRecord, aws: AwsContext) -> None:
-    """Refuse when the stack or change set the user reviewed has changed under us."""
+def first_write(planned: list[StackRecord]) -> StackRecord | None:
+    """The record whose AWS write comes first in the apply, when exactly one comes first.
+
+    Deploy stacks run before the build stack; within a wave the writes start together, so a
+    wave with several writers has no first one.
+    """
+    for role in (StackRole.DEPLOY, StackRole.BUILD):
+        writers = [r for r in planned if r.role == role.value and StackAction(r.action) in _WRITES]
+        if writers:
+            return writers[0] if len(writers) == 1 else None
+    return None
+
+
+_WRITES = (StackAction.CREATE, StackAction.UPDATE, StackAction.RECREATE)
+
+
+def _check_still_valid(record: StackRecord, aws: AwsContext, executes_first: bool) -> int:
+    """Refuse when the stack or change set the user reviewed has changed under us.
+
+    Returns how many CloudFormation calls that took (they count in the stack's call budget).
+    """
     where = f"stack {record.stack_name} in account {record.account_id}"
     if record.phase == StackPhase.FAILED.value:
         raise StalePlan(f"the plan could not prepare {where}: {record.status_reason}")
     action = StackAction(record.action)
-    deployer = aws.deployer(record.account_id) if action is not StackAction.SELF_LAUNCH else None
     if action in (StackAction.CREATE, StackAction.UPDATE):
-        assert deployer is not None
+        if executes_first:
+            return 0  # its own ExecuteChangeSet is the check (see the module docstring)
         try:
-            change_set = deployer.describe_change_set(record.stack_name, record.change_set_name)
+            change_set = aws.deployer(record.account_id).describe_change_set(record.stack_name,
+                                                                             record.change_set_name)
         except ChangeSetNotFound as err:
             raise StalePlan(f"the reviewed change set {record.change_set_name} of {where} no longer exists "
                             "(executed or deleted since the plan); plan again") from err
         if change_set.execution_status != "AVAILABLE":
             raise StalePlan(f"the reviewed change set {record.change_set_name} of {where} is "
                             f"{change_set.status}/{change_set.execution_status}, not executable; plan again")
-    elif action is StackAction.RECREATE:
-        assert deployer is not None
-        stack = deployer.describe_stack(record.stack_id or record.stack_name)
+        return 1
+    if action is StackAction.RECREATE:
+        stack = aws.deployer(record.account_id).describe_stack(record.stack_id or record.stack_name)
         if stack is None or stack.state is not StackState.NEEDS_RECREATE:
             raise StalePlan(f"{where} is no longer in ROLLBACK_COMPLETE; plan again")
+        return 1
+    return 0
 
 
 def start_apply(session: Session, operation: Operation, setup: Setup, aws: AwsContext) -> None:
@@ -77,8 +104,8 @@ def start_apply(session: Session, operation: Operation, setup: Setup, aws: AwsCo
     if operation.stacks:
         return  # a redelivered task: the records exist and the monitor drives them
     plan = _plan_of(session, operation, setup)
-    for planned in plan.stacks:
-        _check_still_valid(planned, aws)
+    first = first_write(plan.stacks)
+    checks = {planned.id: _check_still_valid(planned, aws, planned is first) for planned in plan.stacks}
     for planned in plan.stacks:
         session.add(StackRecord(
             operation_id=operation.id, role=planned.role, account_id=planned.account_id, region=planned.region,
@@ -86,7 +113,7 @@ def start_apply(session: Session, operation: Operation, setup: Setup, aws: AwsCo
             change_set_id=planned.change_set_id, change_set_type=planned.change_set_type,
             change_set_status=planned.change_set_status, changes=planned.changes, parameters=planned.parameters,
             stack_status=planned.stack_status, action=planned.action, template_sha256=planned.template_sha256,
-            detail=dict(planned.detail), phase=StackPhase.PENDING.value,
+            detail={**planned.detail, "calls": checks[planned.id]}, phase=StackPhase.PENDING.value,
         ))
     operation.detail = {**operation.detail, "plan_id": plan.id, "setup_version": setup.version}
     session.flush()

@@ -11,20 +11,20 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import Operation, OperationKind, OperationStatus, Setup, StackEvent, StackRecord, StackRole, utcnow
+from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole, utcnow
 from core.models.operations import StackAction, StackPhase
 from worker import apply, cadence, context, plan, teardown, templates
 from worker.context import AwsContext
 from worker.deployer import ChangeSetEmpty, ChangeSetNotFound, Deployer, DeployerError
 from worker.events import EventsError, fetch_new_events, newest_event_id, store_events
 from worker.lifecycle import LEASE_GRACE, claim_lease, release_lease
+from worker.polling import expected_resources, poll_stack, settle
 from worker.sessions import AccessError
-from worker.stack_status import StackState, classify
+from worker.stack_status import StackState
 from worker.stackspec import change_set_name, stack_tags
 from worker.staging import StagingError
 
@@ -34,9 +34,8 @@ CHANGE_SET_POLL_SECONDS = 1.0
 # Change sets of small stacks are often ready within half a second.
 FIRST_CHANGE_SET_POLL_SECONDS = 0.5
 WAITING_POLL_SECONDS = 5.0
-FIRST_LOOK_SECONDS = 2.0
-# Every this many polls, DescribeStacks double-checks the status the events imply.
-SAFETY_CHECK_EVERY = 10
+# Detail keys that belong to one stack operation (a recreate's delete, then its create).
+_PER_STACK_OPERATION = ("marker_taken", "delete_requested", "calls", "calls_since", "polls")
 STEP_ERRORS = (DeployerError, EventsError, AccessError, StagingError, teardown.TeardownError,
                templates.TemplateError)
 
@@ -151,21 +150,61 @@ def _step_executing(session: Session, record: StackRecord, setup: Setup, aws: Aw
         reason = apply.check_build_inputs(session, record, setup, aws)
         if reason:
             raise StepFailed(reason)
+        budget = cadence.Budget.from_detail(record.detail)
         if record.change_set_type == "UPDATE" and not record.detail.get("marker_taken"):
             # Only events after this one belong to this apply (the stack has a history).
             record.last_event_id = newest_event_id(cfn, record.stack_id or record.stack_name)
-            _flag(session, record, marker_taken=True)
-        try:
-            deployer.execute_change_set(record.stack_name, record.change_set_name)
-        except ChangeSetNotFound:
-            # CloudFormation drops change sets once executed: if the stack moved since the
-            # marker, a previous worker executed it before dying; otherwise it was deleted.
-            if not any(e.is_stack_event for e in fetch_new_events(cfn, record.stack_id, record.last_event_id)):
-                raise
-        _flag(session, record, executed=True)
-        # Nothing worth reading exists yet: the first look comes one steady interval later.
-        return min(cadence.Limits.from_env().steady, FIRST_LOOK_SECONDS)
-    return _poll_stack(session, record, deployer, cfn, _expected(record))
+            budget = budget.spend(time.time())
+            _flag(session, record, marker_taken=True, **budget.as_detail())
+        budget = _execute(deployer, cfn, record, budget)
+        _flag(session, record, executed=True, **budget.as_detail())
+        # Nothing worth reading exists yet: the first look learns the pace of the stack's events.
+        return cadence.Limits.from_env().first_look
+    return poll_stack(session, record, deployer, cfn, expected_resources(record))
+
+
+def _execute(deployer: Deployer, cfn: object, record: StackRecord, budget: cadence.Budget) -> cadence.Budget:
+    """Execute the record's change set; return the budget with the calls made.
+
+    ExecuteChangeSet itself refuses a change set that is gone (ChangeSetNotFound) or not
+    executable (InvalidChangeSetStatus: failed, obsolete, executed), so no DescribeChangeSet
+    precedes it. Either answer also comes when a previous worker executed it and died before
+    recording that: the stack then moved since the marker, and following it is all that is left.
+    """
+    missing: ChangeSetNotFound | None = None
+    try:
+        executed = deployer.execute_change_set(record.stack_name, record.change_set_name)
+    except ChangeSetNotFound as err:
+        executed, missing = False, err
+    budget = budget.spend(time.time())
+    if executed:
+        return budget
+    budget = budget.spend(time.time())  # the events call of the check below
+    if _moved_since_marker(cfn, record):
+        logger.info("change set %s of %s in account %s was executed before; following the stack",
+                    record.change_set_name, record.stack_name, record.account_id)
+        return budget
+    where = f"change set {record.change_set_name} of stack {record.stack_name} in account {record.account_id}"
+    if missing is not None:
+        raise StepFailed(f"the reviewed {where} no longer exists (deleted, or dropped when another change "
+                         "set of the stack ran); plan again") from missing
+    raise StepFailed(f"the reviewed {where} is not executable any more (failed, obsolete or executed by "
+                     "someone else since the plan); plan again")
+
+
+def _moved_since_marker(cfn: object, record: StackRecord) -> bool:
+    """Whether the stack started an operation after the record's marker (one events call).
+
+    Only a start counts: the end of an operation that was already running at the marker (an
+    update someone made in the console) is not this apply's doing. A CREATE change set's stack
+    shows REVIEW_IN_PROGRESS from the plan: that is no start either.
+    """
+    try:
+        new = fetch_new_events(cfn, record.stack_id or record.stack_name, record.last_event_id)
+    except EventsError:
+        return False  # no stack at all: nothing was executed
+    return any(e.is_stack_event and e.status in cadence.OPERATION_STARTS and e.status != "REVIEW_IN_PROGRESS"
+               for e in new)
 
 
 def _step_deleting(session: Session, record: StackRecord, setup: Setup, aws: AwsContext) -> float | None:
@@ -174,16 +213,16 @@ def _step_deleting(session: Session, record: StackRecord, setup: Setup, aws: Aws
     if not record.detail.get("delete_requested"):
         teardown.before_delete(record, setup, aws)
         record.last_event_id = newest_event_id(cfn, record.stack_id or record.stack_name)
-        _flag(session, record, marker_taken=True)
+        budget = cadence.Budget.from_detail(record.detail).spend(time.time())
+        _flag(session, record, marker_taken=True, **budget.as_detail())
         deployer.delete_stack(record.stack_id or record.stack_name)
-        _flag(session, record, delete_requested=True)
-    expected = _expected(record) if record.action == StackAction.DELETE.value else set()
-    delay = _poll_stack(session, record, deployer, cfn, expected)
+        _flag(session, record, delete_requested=True, **budget.spend(time.time()).as_detail())
+    expected = expected_resources(record) if record.action == StackAction.DELETE.value else set()
+    delay = poll_stack(session, record, deployer, cfn, expected)
     if delay is None and record.phase == StackPhase.DONE.value and record.action == StackAction.RECREATE.value:
         # The broken stack is gone: create it again from a fresh CREATE change set.
         record.phase, record.stack_id, record.last_event_id = StackPhase.CHANGE_SET.value, "", ""
-        record.detail = {k: v for k, v in record.detail.items()
-                         if k not in ("marker_taken", "delete_requested")}
+        record.detail = {k: v for k, v in record.detail.items() if k not in _PER_STACK_OPERATION}
         return 0.0
     return delay
 
@@ -219,7 +258,7 @@ def _step_waiting(session: Session, record: StackRecord, operation: Operation, a
     if not launched or stack.state is StackState.IN_PROGRESS:
         record.stack_status = stack.status
         return _waiting_poll() if not launched else cadence.Limits.from_env().steady
-    _settle(record, stack.status, stack.reason, stack.outputs)
+    settle(record, stack.status, stack.reason, stack.outputs)
     return None
 
 
@@ -235,74 +274,3 @@ def _change_set_poll() -> float:
 def _same_template(deployer: Deployer, record: StackRecord) -> bool:
     name = templates.DEPLOY_TEMPLATE if record.role == StackRole.DEPLOY.value else templates.BUILD_TEMPLATE
     return deployer.template_body(record.stack_id) == templates.load(name).body
-
-
-def _expected(record: StackRecord) -> set[str]:
-    return {c.get("logical_id", "") for c in record.changes or [] if c.get("logical_id")}
-
-
-def _poll_stack(session: Session, record: StackRecord, deployer: Deployer, cfn: object,
-                expected: set[str]) -> float | None:
-    """One poll: store new events; when the stack settled, read its outputs; else say when next."""
-    calls = cadence.remember_call(record.detail.get("calls", []), time.time())
-    polls = int(record.detail.get("polls", 0)) + 1
-    stack_ref = record.stack_id or record.stack_name
-    store_events(session, record, fetch_new_events(cfn, stack_ref, record.last_event_id))
-    session.flush()
-    # The stack's own events carry its status: no DescribeStacks needed while it runs.
-    progress = cadence.Progress.from_events(record.stack_name, _event_tuples(session, record))
-    status = progress.stack_status
-    if polls % SAFETY_CHECK_EVERY == 0 and not _settled(status):
-        # Now and then ask the stack itself, in case an event was missed.
-        stack = deployer.describe_stack(stack_ref)
-        calls = cadence.remember_call(calls, time.time())
-        status = stack.status if stack is not None else "DELETE_COMPLETE"
-    record.detail = {**record.detail, "calls": calls, "polls": polls}
-    if status:
-        record.stack_status = status
-    if not _settled(status):
-        return cadence.next_delay(progress, expected, calls, time.time())
-    stack = deployer.describe_stack(stack_ref)
-    if stack is None:
-        _settle(record, "DELETE_COMPLETE", "", {})
-    else:
-        _settle(record, stack.status, stack.reason, stack.outputs)
-    return None
-
-
-def _settle(record: StackRecord, status: str, reason: str, outputs: dict[str, str]) -> None:
-    record.stack_status, record.status_reason = status, reason
-    state = classify(status)
-    deleting = record.phase == StackPhase.DELETING.value
-    if state is StackState.COMPLETE and not deleting:
-        record.outputs = outputs
-        record.phase = StackPhase.DONE.value
-    elif state is StackState.ABSENT and deleting:
-        record.phase = StackPhase.DONE.value
-    else:
-        if state is StackState.ROLLED_BACK:
-            record.status_reason = f"the update was rolled back ({status}); fix the cause and plan again"
-        elif state is StackState.NEEDS_RECREATE:
-            record.status_reason = f"the creation failed and was rolled back ({status}); plan again to recreate it"
-        else:
-            record.status_reason = f"{status}: {reason}" if reason else status
-        record.phase = StackPhase.FAILED.value
-
-
-def _settled(status: str) -> bool:
-    return bool(status) and status != "REVIEW_IN_PROGRESS" and classify(status).is_terminal
-
-
-def _event_tuples(session: Session, record: StackRecord) -> list[tuple[str, str, str, float]]:
-    """This record's stored events, oldest first (Progress keeps those of the latest operation)."""
-    rows = session.execute(
-        select(StackEvent.logical_id, StackEvent.resource_type, StackEvent.status, StackEvent.timestamp)
-        .where(StackEvent.stack_record_id == record.id)
-        .order_by(StackEvent.timestamp, StackEvent.id)
-    ).all()
-    return [(r[0], r[1], r[2], _epoch(r[3])) for r in rows]
-
-
-def _epoch(moment: datetime) -> float:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()

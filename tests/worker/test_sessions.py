@@ -9,7 +9,7 @@ import pytest
 
 from tests.worker.conftest import BOOTSTRAP_ROLE, BUILD, DEFAULT_ACCOUNT, REGION, STAGING, account_client
 from worker.sessions import (
-    AccessNotConfigured, AccountSessions, AssumeRoleFailed, client_config, session_name,
+    AccessNotConfigured, AccountSessions, AssumeRoleFailed, client_config, fast_timestamp, session_name,
 )
 
 
@@ -131,3 +131,46 @@ def test_endpoint_comes_from_boto3s_standard_configuration(aws_env):
     client = AccountSessions("alice", REGION, {}).client(DEFAULT_ACCOUNT, "cloudformation")
     assert client.meta.endpoint_url == aws_env
     assert boto3.client("cloudformation", region_name=REGION).meta.endpoint_url == aws_env
+
+
+def test_clients_are_reused_by_the_tasks_of_one_process(aws_env, worker_db, make_setup, make_operation):
+    from core.models import Operation, OperationKind, Setup
+    from worker import context
+
+    setup_id = make_setup()
+    operation_id = make_operation(setup_id, OperationKind.APPLY)
+    assumed = []
+
+    def one_task():
+        """What each monitor task does: load its rows in a session of its own, then get a client."""
+        with worker_db() as session:
+            operation = session.get(Operation, operation_id)
+            aws = context.for_operation(operation, session.get(Setup, setup_id))
+        aws.sessions.base.events.register("before-call.sts.AssumeRole", lambda **kw: assumed.append(kw))
+        client = aws.cfn(BUILD)
+        client.describe_stacks()
+        return client
+
+    assert one_task() is one_task()
+    assert len(assumed) == 1  # the second task made no AssumeRole either
+
+
+@pytest.mark.parametrize("text", ["2026-11-26T04:19:22.123Z", "2026-11-26T04:19:22Z", "2026-11-26T04:19:22.123456+00:00",
+                                  "2026-11-26T06:19:22+02:00", "Wed, 26 Nov 2026 04:19:22 GMT", "1795666762",
+                                  "2026-11-26T04:19:22"])
+def test_response_timestamps_parse_to_the_moment_botocore_parses(text):
+    from botocore.utils import parse_timestamp
+
+    parsed, botocores = fast_timestamp(text), parse_timestamp(text)
+
+    assert parsed == botocores and (parsed.tzinfo is None) == (botocores.tzinfo is None)
+
+
+def test_worker_clients_parse_timestamps_the_fast_way(aws_env):
+    client = AccountSessions("alice", REGION, {BUILD: {"method": "assume_role", "role_name": BOOTSTRAP_ROLE}}).client(
+        BUILD, "cloudformation")
+    client.create_stack(StackName="clock", TemplateBody=json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}))
+
+    stamp = client.describe_stack_events(StackName="clock")["StackEvents"][0]["Timestamp"]
+
+    assert stamp.tzinfo is timezone.utc  # datetime.fromisoformat's, not dateutil's tzutc()
