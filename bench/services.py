@@ -6,7 +6,6 @@ variables (AWS_ENDPOINT_URL, ...), exactly as an operator would configure it.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -14,13 +13,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
 import redis
 
 from core.config import REPO_ROOT
+from emulator.client import control
 
 logger = logging.getLogger(__name__)
 
@@ -132,12 +131,7 @@ class Emulator:
             return False
 
     def control(self, path: str, body: dict[str, Any] | None = None, method: str | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.endpoint}/_emulator/{path}", data=data,
-                                         method=method or ("POST" if data is not None else "GET"),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"null")
+        return control(self.endpoint, path, body, method, timeout=30)
 
     def stats(self) -> dict[str, dict[str, int]]:
         return self.control("stats")["calls"]

@@ -6,11 +6,12 @@ import datetime
 import json
 import time
 from pathlib import Path
-import urllib.request
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from emulator.client import control  # noqa: F401  (tests import it from here)
 
 REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -18,17 +19,6 @@ BUILD_ACCOUNT, STAGING_ACCOUNT, PRODUCTION_ACCOUNT = "111111111111", "2222222222
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates_cfn"
 DUMMY = "testing"
 ACCESS_ROLE = "emulator-test-access"
-
-
-def control(endpoint: str, path: str, body: dict[str, Any] | None = None, method: str | None = None) -> Any:
-    """Call the emulator's control API, e.g. ``control(url, "pace", {"seconds": 0.2})``."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        f"{endpoint}/_emulator/{path}", data=data, method=method or ("POST" if data else "GET"),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read() or b"null")
 
 
 def make_client(endpoint: str, service: str, credentials: dict[str, str] | None = None,

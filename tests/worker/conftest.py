@@ -10,11 +10,9 @@ import logging
 import os
 import io
 import itertools
-import json
 import threading
 import time
 import urllib.parse
-import urllib.request
 from typing import Any, Callable, Iterator
 
 import boto3
@@ -23,6 +21,7 @@ from botocore.config import Config
 
 from core.db import make_engine, make_session_factory
 from core.models import Operation, OperationKind, OperationStatus, Setup
+from emulator.client import control
 from emulator.server import EmulatorServer
 from core.config import REPO_ROOT
 from tests.databases import fresh_database
@@ -94,15 +93,6 @@ def emulator(emulator_server: tuple[str, CloudFormationCalls]) -> str:
 def cfn_calls(emulator_server: tuple[str, CloudFormationCalls]) -> CloudFormationCalls:
     emulator_server[1].reset()
     return emulator_server[1]
-
-
-def control(endpoint: str, path: str, body: dict[str, Any] | None = None, method: str | None = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{endpoint}/_emulator/{path}", data=data,
-                                     method=method or ("POST" if data is not None else "GET"),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"null")
 
 
 @pytest.fixture
