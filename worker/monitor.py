@@ -211,7 +211,7 @@ def _step_deleting(session: Session, record: StackRecord, setup: Setup, aws: Aws
     cfn = aws.cfn(record.account_id)
     deployer = Deployer(cfn)
     if not record.detail.get("delete_requested"):
-        teardown.before_delete(record, setup, aws)
+        teardown.before_delete(record, aws)
         record.last_event_id = newest_event_id(cfn, record.stack_id or record.stack_name)
         budget = cadence.Budget.from_detail(record.detail).spend(time.time())
         _flag(session, record, marker_taken=True, **budget.as_detail())

@@ -243,7 +243,7 @@ def start_record(record: StackRecord, aws: AwsContext) -> StackPhase:
     return StackPhase.DELETING
 
 
-def before_delete(record: StackRecord, setup: Setup, aws: AwsContext) -> None:
+def before_delete(record: StackRecord, aws: AwsContext) -> None:
     """Empty the build stack's versioned artifact bucket: CloudFormation cannot delete a full one."""
     if record.role != StackRole.BUILD.value or record.action != StackAction.DELETE.value:
         return
