@@ -93,7 +93,8 @@ def test_codecommit_source_needs_no_github_parameters(build_pipeline):
 
 
 def test_contract_parameters_are_declared(deploy_dependencies, build_pipeline):
-    assert set(deploy_dependencies["Parameters"]) == {"ApplicationName", "BuildAccountId", "BuildRegion"}
+    assert set(deploy_dependencies["Parameters"]) == {"ApplicationName", "BuildAccountId", "BuildRegion",
+                                                    "PortalPrincipalArn"}
     assert set(build_pipeline["Parameters"]) == {
         "ApplicationName", "BranchName", "SourceProvider", "ConnectionArn", "FullRepositoryId",
         "StagingAccountId", "ProductionAccountId", "StagingDeployRoleArn", "StagingExecutionRoleArn",
