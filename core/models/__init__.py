@@ -1,5 +1,5 @@
 """Database models shared by the portal and the worker (no Flask, no boto3 here)."""
-from core.models.accounts import ApiToken, AuditEntry, AuditLogIsAppendOnly, Role, User
+from core.models.accounts import ApiToken, AuditEntry, AuditLogIsAppendOnly, Role, User, UserSession
 from core.models.base import Base, utcnow
 from core.models.operations import (
     Operation,
@@ -14,5 +14,5 @@ from core.models.setups import AccessMethod, Setup, SetupStatus, SourceProvider
 __all__ = [
     "AccessMethod", "ApiToken", "AuditEntry", "AuditLogIsAppendOnly", "Base", "Operation",
     "OperationKind", "OperationStatus", "Role", "Setup", "SetupStatus", "SourceProvider",
-    "StackEvent", "StackRecord", "StackRole", "User", "utcnow",
+    "StackEvent", "StackRecord", "StackRole", "User", "UserSession", "utcnow",
 ]

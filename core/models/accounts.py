@@ -1,4 +1,4 @@
-"""Portal users, their API tokens and the append-only audit log."""
+"""Portal users, their sign-in sessions and API tokens, and the append-only audit log."""
 from __future__ import annotations
 
 import enum
@@ -47,6 +47,19 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(Base):
+    """One signed-in browser. The cookie carries a random token and this row only its hash, so deleting
+    the row ends the session for good, wherever the cookie has been copied to."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):
