@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, g, request, session
 from flask_login import UserMixin, current_user
 
 from core.models import Role, User
-from portal import audit
+from portal import audit, sessions
 from portal.db import get_session
 from portal.extensions import login_manager
 
@@ -33,6 +33,13 @@ PUBLIC_ENDPOINTS = frozenset({"auth.login", "health.healthz", "static"})
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 )
+# The portal uses none of these browser features, so no page (or script injected into one) may either.
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer", "microphone",
+    "midi", "payment", "usb",
+))
+# A year, the value browsers' preload lists ask for; subdomains are left out, they are not the portal's.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
 @dataclass(frozen=True)
@@ -58,9 +65,11 @@ class SignedInUser(UserMixin):
 def load_user(user_id: str) -> SignedInUser | None:
     if not user_id.isdigit():
         return None
-    user = get_session().get(User, int(user_id))
-    # A deactivated user is signed out on their next request.
-    if user is None or not user.is_active:
+    db = get_session()
+    user = db.get(User, int(user_id))
+    # A deactivated user is signed out on their next request, and so is a cookie whose session has ended.
+    if user is None or not user.is_active or not sessions.check(db, user.id):
+        session.clear()
         return None
     return SignedInUser.from_model(user)
 
@@ -133,6 +142,11 @@ def set_security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    # Over HTTPS only (directly, or from a proxy PORTAL_PROXY_COUNT trusts): browsers ignore it over HTTP,
+    # and make run's plain http://127.0.0.1:8000 must keep working.
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
     if request.endpoint != "static":
         # Pages show account ids and one-time tokens: keep them out of shared and back-button caches.
         response.headers["Cache-Control"] = "no-store"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core import config as core_config
+from core.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """Return the settings the environment gives; unresolved ones (database, secret) come later."""
     env = environ.get("PORTAL_ENV", "production")
     development = env == DEVELOPMENT
+    lifetime = timedelta(hours=_positive_number(environ, "PORTAL_SESSION_LIFETIME_HOURS", 8))
     settings: dict[str, Any] = {
         "PORTAL_ENV": env,
         "MIGRATE_ON_START": True,
@@ -35,8 +37,16 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Over plain HTTP (make run's http://127.0.0.1:8000) a Secure cookie would never come back.
         "SESSION_COOKIE_SECURE": not development,
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
-        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        # A signed-in session ends after this long without a request, and after this long in any case;
+        # portal/sessions.py enforces both on the server, the cookie's own expiry only follows them.
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=_positive_number(environ, "PORTAL_SESSION_IDLE_MINUTES", 30)),
+        "PERMANENT_SESSION_LIFETIME": lifetime,
+        # Re-sent on every request, the cookie's expiry would move forward forever; the server decides anyway.
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        # The time sessions are judged by; tests pass their own clock instead of sleeping.
+        "SESSION_CLOCK": utcnow,
+        # A form stays valid as long as the session it was shown in.
+        "WTF_CSRF_TIME_LIMIT": int(lifetime.total_seconds()),
         # Sign-in throttling: this many failures in the window lock the username from that address,
         # and a wider limit stops one address from trying many usernames.
         "LOGIN_MAX_FAILURES": 5,
@@ -56,11 +66,18 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return settings
 
 
-def _whole_number(environ: Mapping[str, str], name: str) -> int:
-    raw = environ.get(name, "").strip() or "0"
+def _whole_number(environ: Mapping[str, str], name: str, default: int = 0) -> int:
+    raw = environ.get(name, "").strip() or str(default)
     if not raw.isdigit():
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}.")
     return int(raw)
+
+
+def _positive_number(environ: Mapping[str, str], name: str, default: int) -> int:
+    number = _whole_number(environ, name, default)
+    if number < 1:
+        raise ConfigurationError(f"{name} must be at least 1, not {number}.")
+    return number
 
 
 def resolve(settings: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Admin views: create users, change roles, (de)activate, read the audit log."""
+"""Admin views: create users, change roles, (de)activate, sign users out, read the audit log."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.models import AuditEntry, Role, User
-from portal import accounts, audit
+from portal import accounts, audit, sessions
 from portal.admin import bp
 from portal.admin.forms import EditUserForm, NewUserForm
 from portal.db import get_session
@@ -49,29 +49,59 @@ def create_user():
     return render_template("admin/users.html", users=rows, form=form), 422
 
 
+def find_user(user_id: int) -> User:
+    """Return the user with this id.
+
+    :raise 404: there is none
+    """
+    user = get_session().get(User, user_id) if user_id <= 2**31 - 1 else None
+    if user is None:
+        abort(404)
+    return user
+
+
+def render_user(user: User, form: EditUserForm):
+    return render_template("admin/user.html", user=user, form=form,
+                           live_sessions=sessions.count_live(get_session(), user.id))
+
+
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @permission_required("users.manage")
 def edit_user(user_id: int):
     db = get_session()
-    user = db.get(User, user_id) if user_id <= 2**31 - 1 else None
-    if user is None:
-        abort(404)
+    user = find_user(user_id)
     form = EditUserForm(data={"role": user.role, "is_active": user.is_active})
     if not form.validate_on_submit():
-        return render_template("admin/user.html", user=user, form=form), 422 if form.is_submitted() else 200
+        return render_user(user, form), 422 if form.is_submitted() else 200
     if user.id == current_user.id and (form.role.data != Role.ADMIN.value or not form.is_active.data):
         # An admin who demotes or locks out themselves could leave the portal with no admin at all.
         audit.record("user.update", audit.FAILED, target=user.username, message="admins cannot demote themselves")
         db.commit()
         form.role.errors.append("You cannot remove your own admin role or deactivate yourself; ask another admin.")
-        return render_template("admin/user.html", user=user, form=form), 422
+        return render_user(user, form), 422
     before = {"role": user.role, "is_active": user.is_active}
     user.role, user.is_active = form.role.data, form.is_active.data
+    if not user.is_active:
+        # Ended now, not only refused while inactive: reactivation must not bring old cookies back.
+        sessions.end_all(db, user.id)
     audit.record("user.update", audit.SUCCESS, target=user.username,
                  detail={"before": before, "after": {"role": user.role, "is_active": user.is_active}})
     db.commit()
     flash(f"User {user.username} is saved.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/sign-out")
+@permission_required("users.manage")
+def sign_out_everywhere(user_id: int):
+    """End every session of the user (a lost laptop, a shared screen); their API tokens are left alone."""
+    db = get_session()
+    user = find_user(user_id)
+    ended = sessions.end_all(db, user.id)
+    audit.record("user.sign_out", audit.SUCCESS, target=user.username, detail={"sessions": ended})
+    db.commit()
+    flash(f"User {user.username} is signed out everywhere ({ended} sessions ended).", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.get("/audit")

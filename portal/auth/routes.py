@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from core.models import ApiToken, User
-from portal import accounts, audit, throttle, tokens
+from portal import accounts, audit, sessions, throttle, tokens
 from portal.auth import bp
 from portal.auth.forms import ConfirmForm, LoginForm, PasswordForm, TokenForm
 from portal.db import get_session
@@ -19,9 +20,15 @@ log = logging.getLogger(__name__)
 WRONG_CREDENTIALS = "Wrong username or password."
 
 
+# A path on this site, checked as it will be sent: only the characters RFC 3986 allows in a URL, so a
+# browser finds nothing to strip or rewrite (it drops tabs and newlines, so "/<tab>/evil.example" would
+# mean "//evil.example", and reads a backslash as "/"), and Werkzeug nothing to refuse in a header.
+LOCAL_TARGET = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,;=:@/%?#]*")
+
+
 def safe_next(target: str | None) -> str:
     """Return ``target`` if it is a path on this site, else the home page (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if target and LOCAL_TARGET.fullmatch(target):
         return target
     return url_for("setups.index")
 
@@ -56,9 +63,10 @@ def login():
         return render_template("auth/login.html", form=form, error=WRONG_CREDENTIALS), 200
     user.failed_logins = 0
     audit.record(throttle.LOGIN_ACTION, audit.SUCCESS, actor=username)
-    db.commit()
     # A fresh session on sign-in: nothing planted before it (session fixation) survives.
     session.clear()
+    sessions.begin(db, user.id)
+    db.commit()
     login_user(SignedInUser.from_model(user))
     session.permanent = True
     return redirect(safe_next(request.args.get("next")))
@@ -67,8 +75,11 @@ def login():
 @bp.post("/logout")
 def logout():
     if ConfirmForm().validate_on_submit():
-        audit.record("auth.logout", audit.SUCCESS)
-        get_session().commit()
+        db = get_session()
+        # Every session of the user ends, so no copy of any of their cookies outlives signing out.
+        ended = sessions.end_all(db, current_user.id)
+        audit.record("auth.logout", audit.SUCCESS, detail={"sessions": ended})
+        db.commit()
         logout_user()
         session.clear()
         flash("You are signed out.", "info")
@@ -88,7 +99,11 @@ def change_password():
         form.current_password.errors.append("This is not your current password.")
         return render_template("auth/password.html", form=form), 422
     accounts.set_password(user, form.new_password.data)
-    audit.record("auth.password", audit.SUCCESS, target=user.username)
+    # A new password ends every session, this one too (its cookie may be the stolen one); this browser
+    # goes on in a new session.
+    ended = sessions.end_all(db, user.id)
+    sessions.begin(db, user.id)
+    audit.record("auth.password", audit.SUCCESS, target=user.username, detail={"sessions": ended})
     db.commit()
     flash("Your password is changed.", "success")
     return redirect(url_for("setups.index"))

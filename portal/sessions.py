@@ -1,0 +1,96 @@
+"""Server-side sign-in sessions: the cookie carries a random token, the database its hash and its times.
+
+A session is valid only while its row exists and is neither idle nor too old, so deleting a user's rows
+ends every copy of their cookies: after signing out, a password change, deactivation or an admin's
+"sign out everywhere". Flask's signed cookie alone could not be taken back.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import UTC, datetime
+
+from flask import current_app, session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import UserSession
+
+log = logging.getLogger(__name__)
+
+TOKEN_KEY = "_session_token"
+# Seconds of last-seen accuracy traded for a write per request: the idle timeout is counted in minutes.
+TOUCH_EVERY_SECONDS = 60
+
+
+def now() -> datetime:
+    return current_app.config["SESSION_CLOCK"]()
+
+
+def _hash(token: str) -> str:
+    # 256 random bits: a fast hash is as safe as a slow one, and a leaked table holds no usable cookie.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def begin(db: Session, user_id: int) -> None:
+    """Record a new session for the user (the caller commits) and put its token in the cookie."""
+    moment = now()
+    # The user's dead sessions go now: nothing else deletes rows that simply lapsed.
+    for row in _rows(db, user_id):
+        if not is_live(row, moment):
+            db.delete(row)
+    token = secrets.token_urlsafe(32)
+    db.add(UserSession(user_id=user_id, token_hash=_hash(token), created_at=moment, last_seen_at=moment))
+    session[TOKEN_KEY] = token
+
+
+def is_live(row: UserSession, moment: datetime) -> bool:
+    config = current_app.config
+    return (moment - _utc(row.last_seen_at) < config["SESSION_IDLE_TIMEOUT"]
+            and moment - _utc(row.created_at) < config["PERMANENT_SESSION_LIFETIME"])
+
+
+def check(db: Session, user_id: int) -> bool:
+    """Return whether the cookie names a live session of this user, and mark it as used now."""
+    token = session.get(TOKEN_KEY)
+    if not isinstance(token, str):
+        return False
+    row = db.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
+    if row is None or row.user_id != user_id:
+        return False
+    moment = now()
+    if not is_live(row, moment):
+        log.info("Session %s of user %s lapsed", row.id, user_id)
+        db.delete(row)
+        db.commit()
+        return False
+    if (moment - _utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_SECONDS:
+        row.last_seen_at = moment
+        db.commit()
+    return True
+
+
+def _rows(db: Session, user_id: int) -> list[UserSession]:
+    return list(db.scalars(select(UserSession).where(UserSession.user_id == user_id)))
+
+
+def count_live(db: Session, user_id: int) -> int:
+    moment = now()
+    return sum(is_live(row, moment) for row in _rows(db, user_id))
+
+
+def end_all(db: Session, user_id: int) -> int:
+    """Delete every session of the user (the caller commits); return how many were live."""
+    moment = now()
+    rows = _rows(db, user_id)
+    for row in rows:
+        db.delete(row)
+    live = sum(is_live(row, moment) for row in rows)
+    log.info("Ended %s live sessions of user %s", live, user_id)
+    return live
