@@ -15,7 +15,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from core.models.setups import AccessMethod, SourceProvider
-from core.regions import is_pipeline_region
+from core.regions import is_pipeline_region, pipeline_regions
 
 REQUIRED = "This field is required."
 
@@ -31,14 +31,19 @@ class InvalidValue(ValueError):
 # --- accounts and region -------------------------------------------------------------------------
 
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
+# The AWS console shows account ids as 1111-1111-1111; people paste them so, or with spaces.
+ACCOUNT_ID_TYPED = re.compile(r"([0-9]{4})[- ]?([0-9]{4})[- ]?([0-9]{4})", re.ASCII)
+ACCOUNT_ID_TYPED_MAX = len("1111-1111-1111")
 
 
 def check_account_id(value: str) -> str:
+    """Return the 12 digits, also when typed in the console's groups of four."""
     if not value:
         raise InvalidValue(REQUIRED)
-    if not ACCOUNT_ID.fullmatch(value):
+    match = ACCOUNT_ID_TYPED.fullmatch(value)
+    if not match:
         raise InvalidValue("An AWS account ID is exactly 12 digits, e.g. 123456789012.")
-    return value
+    return "".join(match.groups())
 
 
 def check_region(value: str) -> str:
@@ -157,8 +162,9 @@ def check_connection_placement(arn: ConnectionArn, build_account_id: str, region
         raise InvalidValue(f"The connection must be in the pipeline's region {region}; this one is in {arn.region}.")
 
 
-GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
-GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9._-]{1,100}")
+GITHUB_OWNER_MAX, GITHUB_REPOSITORY_MAX = 39, 100
+GITHUB_OWNER = re.compile(rf"[A-Za-z0-9](?:-?[A-Za-z0-9]){{0,{GITHUB_OWNER_MAX - 1}}}")
+GITHUB_REPOSITORY = re.compile(rf"[A-Za-z0-9._-]{{1,{GITHUB_REPOSITORY_MAX}}}")
 
 
 def check_repository_id(value: str) -> str:
@@ -172,6 +178,10 @@ def check_repository_id(value: str) -> str:
     if not GITHUB_REPOSITORY.fullmatch(repository) or repository in (".", ".."):
         raise InvalidValue("The repository name is 1 to 100 letters, digits, '.', '_' or '-'.")
     return value
+
+
+# email_validator refuses longer addresses (RFC 5321's limit on a forward path).
+APPROVAL_EMAIL_MAX = 254
 
 
 def check_approval_email(value: str) -> str:
@@ -277,12 +287,15 @@ def check_greeting(value: str) -> str:
     return value
 
 
+WHOLE_NUMBER_DIGITS = 6
+
+
 def _whole_number(value: Any, message: str) -> int:
     """Accept an int or its decimal text (forms and template configuration files send text)."""
     if isinstance(value, bool):
         raise InvalidValue(message)
     if isinstance(value, str):
-        if not re.fullmatch(r"[0-9]{1,6}", value.strip()):
+        if not re.fullmatch(rf"[0-9]{{1,{WHOLE_NUMBER_DIGITS}}}", value.strip()):
             raise InvalidValue(message)
         value = int(value)
     if not isinstance(value, int):
@@ -322,8 +335,9 @@ STAGE_PARAMETER_DEFAULTS = {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
 ACCESS_METHODS = tuple(method.value for method in AccessMethod)
-ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
-EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
+ROLE_NAME_MAX, EXTERNAL_ID_MAX = 64, 1224
+ROLE_NAME = re.compile(rf"[\w+=,.@-]{{1,{ROLE_NAME_MAX}}}", re.ASCII)
+EXTERNAL_ID = re.compile(rf"[\w+=,.@:/-]{{2,{EXTERNAL_ID_MAX}}}", re.ASCII)
 
 
 def check_access_method(value: str) -> str:
@@ -345,3 +359,27 @@ def check_external_id(value: str) -> str:
     if value and not EXTERNAL_ID.fullmatch(value):
         raise InvalidValue("An external ID is 2 to 1224 letters, digits or + = , . @ : / _ - characters.")
     return value
+
+
+# --- length limits -------------------------------------------------------------------------------
+
+
+def _longest_connection_arn() -> int:
+    region = max(len(r.name) for r in pipeline_regions())
+    return len(f"arn:aws:codestar-connections:{'r' * region}:{'0' * 12}:connection/{'0' * 36}")
+
+
+# The longest text each check can accept: forms carry it as maxlength, so a browser stops typing
+# where the rule would refuse (tests/portal/test_validation.py proves each one is the check's limit).
+MAX_LENGTHS = {
+    check_account_id: ACCOUNT_ID_TYPED_MAX,
+    check_application_name: APPLICATION_NAME_MAX,
+    check_branch: BRANCH_MAX,
+    check_connection_arn: _longest_connection_arn(),
+    check_repository_id: GITHUB_OWNER_MAX + 1 + GITHUB_REPOSITORY_MAX,
+    check_approval_email: APPROVAL_EMAIL_MAX,
+    check_greeting: GREETING_MAX,
+    check_memory_size: WHOLE_NUMBER_DIGITS,
+    check_role_name: ROLE_NAME_MAX,
+    check_external_id: EXTERNAL_ID_MAX,
+}

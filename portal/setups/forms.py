@@ -1,4 +1,4 @@
-"""Wizard forms: each validate_<field> applies the rule core.validation holds for that field."""
+"""Wizard forms: each field's Rule applies the rule core.validation holds for that field."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -42,20 +42,38 @@ def apply_rule(check: Callable[[Any], Any], field) -> None:
         raise ValidationError(err.messages[-1]) from err
 
 
+class Rule:
+    """A field's validator: the core rule for it, applied only ``when`` the form needs the field.
+
+    A rule with a length limit (core.validation.MAX_LENGTHS) gives the field the same ``maxlength``,
+    so a browser stops where the rule would refuse.
+    """
+
+    def __init__(self, check: Callable[[Any], Any], when: Callable[[Any], bool] | None = None):
+        self.check = check
+        self.when = when
+        limit = v.MAX_LENGTHS.get(check)
+        self.field_flags = {"maxlength": limit} if limit else {}
+
+    def __call__(self, form, field) -> None:
+        if self.when is None or self.when(form):
+            apply_rule(self.check, field)
+
+
 def version_of(form: FlaskForm) -> int | None:
     raw = form.version.data or ""
     return int(raw) if raw.isdigit() else None
 
 
 class AccountsForm(FlaskForm):
-    build_account_id = StringField("Build account", filters=[strip],
+    build_account_id = StringField("Build account", filters=[strip], validators=[Rule(v.check_account_id)],
                                    description="Hosts the repository, the artifact bucket and the pipeline.")
-    staging_account_id = StringField("Staging account", filters=[strip],
+    staging_account_id = StringField("Staging account", filters=[strip], validators=[Rule(v.check_account_id)],
                                      description="Where each push to the branch is deployed first.")
-    production_account_id = StringField("Production account", filters=[strip],
+    production_account_id = StringField("Production account", filters=[strip], validators=[Rule(v.check_account_id)],
                                         description="Deployed after a person approves the change.")
-    # The choice list is checked by validate_region, so a bad value gets the portal's message.
-    region = SelectField("Region", validate_choice=False,
+    # The choice list is checked by the rule, so a bad value gets the portal's message.
+    region = SelectField("Region", validate_choice=False, validators=[Rule(v.check_region)],
                          description="Where the pipeline and the application stacks are created.")
     version = HiddenField()
 
@@ -64,20 +82,10 @@ class AccountsForm(FlaskForm):
         self.region.choices = [SelectChoice("", "Choose a region")] + [SelectChoice(r.name, r.label)
                                                                       for r in pipeline_regions()]
 
-    def validate_build_account_id(self, field):
-        apply_rule(v.check_account_id, field)
-
-    def validate_staging_account_id(self, field):
-        apply_rule(v.check_account_id, field)
-
-    def validate_production_account_id(self, field):
-        apply_rule(v.check_account_id, field)
-
-    def validate_region(self, field):
-        apply_rule(v.check_region, field)
-
     def values(self) -> dict[str, Any]:
-        return {field: getattr(self, field).data for field in rules.ACCOUNT_FIELDS}
+        # The rules' own answers: an account id typed as 1111-1111-1111 is saved as its 12 digits.
+        return {field: v.check_account_id(getattr(self, field).data) for field in rules.ACCOUNT_FIELDS[:3]} | {
+            "region": self.region.data}
 
 
 def retention_label(days: int) -> str:
@@ -91,44 +99,42 @@ class StageForm(Form):
     sample_app/config/<stage>.json.
     """
 
-    LogLevel = SelectField("Log level", choices=list(v.LOG_LEVELS), validate_choice=False)
-    Greeting = StringField("Greeting", description="What the function answers with, at most 64 characters.")
-    MemorySize = StringField("Memory (MB)", filters=[strip], description="128 to 10240.")
-    LogRetentionInDays = SelectField("Log retention", validate_choice=False,
+    # Named after the CloudFormation parameters.
+    LogLevel = SelectField("Log level", choices=list(v.LOG_LEVELS), validate_choice=False,
+                           validators=[Rule(v.check_log_level)])
+    Greeting = StringField("Greeting", validators=[Rule(v.check_greeting)],
+                           description="What the function answers with, at most 64 characters.")
+    MemorySize = StringField("Memory (MB)", filters=[strip], validators=[Rule(v.check_memory_size)],
+                             description="128 to 10240.")
+    LogRetentionInDays = SelectField("Log retention", validate_choice=False, validators=[Rule(v.check_log_retention)],
                                      choices=[SelectChoice(str(days), retention_label(days))
                                               for days in v.LOG_RETENTION_DAYS],
                                      description="How long CloudWatch Logs keeps the function's logs.")
-
-    def validate_LogLevel(self, field):  # noqa: N802 - named after the CloudFormation parameter
-        apply_rule(v.check_log_level, field)
-
-    def validate_Greeting(self, field):  # noqa: N802
-        apply_rule(v.check_greeting, field)
-
-    def validate_MemorySize(self, field):  # noqa: N802
-        apply_rule(v.check_memory_size, field)
-
-    def validate_LogRetentionInDays(self, field):  # noqa: N802
-        apply_rule(v.check_log_retention, field)
 
     def values(self) -> dict[str, Any]:
         return {name: check(getattr(self, name).data) for name, check in v.STAGE_PARAMETER_CHECKS.items()}
 
 
+def uses_github(form) -> bool:
+    return form.source_provider.data == SourceProvider.GITHUB.value
+
+
 class ApplicationForm(FlaskForm):
-    name = StringField("Application name", filters=[strip],
+    name = StringField("Application name", filters=[strip], validators=[Rule(v.check_application_name)],
                        description="3 to 24 lowercase letters, digits and hyphens, starting with a letter.")
-    branch = StringField("Branch", filters=[strip], default="main")
+    branch = StringField("Branch", filters=[strip], default="main", validators=[Rule(v.check_branch)])
     source_provider = RadioField("Source", validate_choice=False, default=SourceProvider.CODECOMMIT.value,
+                                 validators=[Rule(v.check_source_provider)],
                                  choices=[SelectChoice(SourceProvider.CODECOMMIT.value, "A new CodeCommit repository"),
                                           SelectChoice(SourceProvider.GITHUB.value,
                                                        "GitHub, through a CodeConnections connection")])
-    connection_arn = StringField("Connection ARN", filters=[strip],
+    connection_arn = StringField("Connection ARN", filters=[strip], validators=[Rule(v.check_connection_arn, uses_github)],
                                  description="arn:aws:codeconnections:REGION:ACCOUNT:connection/ID")
-    full_repository_id = StringField("GitHub repository", filters=[strip], description="owner/repo")
-    approval_email = StringField("Approval e-mail", filters=[strip],
+    full_repository_id = StringField("GitHub repository", filters=[strip],
+                                     validators=[Rule(v.check_repository_id, uses_github)], description="owner/repo")
+    approval_email = StringField("Approval e-mail", filters=[strip], validators=[Rule(v.check_approval_email)],
                                  description="Told when production waits for approval. Optional.")
-    tags = TextAreaField("Tags", description="One Key=Value per line, applied to the stacks the portal creates "
+    tags = TextAreaField("Tags", validators=[Rule(v.parse_tags_text)], description="One Key=Value per line, applied to the stacks the portal creates "
                                              "(deploy dependencies and pipeline). The application stacks take their "
                                              "tags from sample_app/config/<stage>.json in the repository. Optional.")
     staging = FormField(StageForm, label="Staging")
@@ -142,32 +148,14 @@ class ApplicationForm(FlaskForm):
         self.region_name = region
 
     def uses_github(self) -> bool:
-        return self.source_provider.data == SourceProvider.GITHUB.value
-
-    def validate_name(self, field):
-        apply_rule(v.check_application_name, field)
-
-    def validate_branch(self, field):
-        apply_rule(v.check_branch, field)
-
-    def validate_source_provider(self, field):
-        apply_rule(v.check_source_provider, field)
+        return uses_github(self)
 
     def validate_connection_arn(self, field):
-        if self.uses_github():
+        # After the rule (the ARN's shape): the connection must also be where the pipeline runs.
+        if self.uses_github() and not field.errors:
             problems = rules.connection_problems(field.data or "", self.build_account_id, self.region_name)
             if problems:
                 raise ValidationError(problems[0])
-
-    def validate_full_repository_id(self, field):
-        if self.uses_github():
-            apply_rule(v.check_repository_id, field)
-
-    def validate_approval_email(self, field):
-        apply_rule(v.check_approval_email, field)
-
-    def validate_tags(self, field):
-        apply_rule(v.parse_tags_text, field)
 
     def values(self) -> dict[str, Any]:
         github = self.uses_github()
@@ -187,29 +175,23 @@ def tags_text(tags: dict[str, str]) -> str:
     return "\n".join(f"{key}={value}" for key, value in tags.items())
 
 
+def assumes_role(form) -> bool:
+    return form.method.data == AccessMethod.ASSUME_ROLE.value
+
+
 class AccountAccessForm(Form):
     method = RadioField("How the portal reaches this account", validate_choice=False,
-                        default=AccessMethod.ASSUME_ROLE.value,
+                        default=AccessMethod.ASSUME_ROLE.value, validators=[Rule(v.check_access_method)],
                         choices=[SelectChoice(AccessMethod.ASSUME_ROLE.value, "Assume a role in it"),
                                  SelectChoice(AccessMethod.SELF_LAUNCH.value,
                                               "Its admin launches the stack (I'll send a link)")])
-    role_name = StringField("Role name", filters=[strip], default=v.DEFAULT_ROLE_NAME)
-    external_id = StringField("External ID", filters=[strip],
+    role_name = StringField("Role name", filters=[strip], default=v.DEFAULT_ROLE_NAME,
+                            validators=[Rule(v.check_role_name, assumes_role)])
+    external_id = StringField("External ID", filters=[strip], validators=[Rule(v.check_external_id, assumes_role)],
                               description="Only if the role's trust policy asks for one.")
 
     def assumes_role(self) -> bool:
-        return self.method.data == AccessMethod.ASSUME_ROLE.value
-
-    def validate_method(self, field):
-        apply_rule(v.check_access_method, field)
-
-    def validate_role_name(self, field):
-        if self.assumes_role():
-            apply_rule(v.check_role_name, field)
-
-    def validate_external_id(self, field):
-        if self.assumes_role():
-            apply_rule(v.check_external_id, field)
+        return assumes_role(self)
 
     def values(self) -> dict[str, str]:
         if not self.assumes_role():
@@ -226,11 +208,11 @@ class AccessForm(FlaskForm):
         return {account: entry.form.values() for account, entry in zip(account_ids, self.accounts.entries, strict=True)}
 
 
-def access_form(account_ids: list[str], access: dict[str, Any], version: int) -> AccessForm:
+def access_form(account_ids: list[str], access: dict[str, Any], version: int, **kwargs: Any) -> AccessForm:
     """Build the access form with one entry per distinct account, in the setup's order."""
     # Sub-forms read initial values as attributes of an object, not as dict keys.
     data = [SimpleNamespace(**access.get(account, {})) for account in account_ids]
-    form = AccessForm(data={"accounts": data, "version": str(version)})
+    form = AccessForm(data={"accounts": data, "version": str(version)}, **kwargs)
     # A tampered post with more or fewer entries must not shift answers onto the wrong account.
     while len(form.accounts.entries) > len(account_ids):
         form.accounts.pop_entry()

@@ -1,4 +1,4 @@
-"""Wizard views: each step saves a draft on Next, and the review asks the worker for a plan."""
+"""Wizard views: each step saves a draft on Next, Back or a step tab, and the review asks the worker for a plan."""
 from __future__ import annotations
 
 import logging
@@ -6,13 +6,15 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from core.models import OperationStatus, Setup, SetupStatus
 from portal.db import get_session
+from portal.deployments import service as deployment_service
 from portal.deployments.panel import setup_panel
+from portal.errors import error_response
 from portal.security import permission_required
 from portal.setups import bp, rules, service
 from portal.setups.defaults import with_defaults
@@ -23,6 +25,10 @@ log = logging.getLogger(__name__)
 
 STEPS = (("accounts", "Accounts"), ("application", "Application"), ("access", "Access"), ("review", "Review"))
 NEXT_STEP = {"accounts": "application", "application": "access", "access": "review"}
+# Where Back and the step tabs may go: "goto" names the place; the setup list has no setup id.
+PLACES = ("index",) + tuple(step for step, _ in STEPS)
+UNSAVED = ("Your answers on this step are not saved yet: fix the ones marked below to save them and go on, "
+           "or leave this step without saving them.")
 
 
 def load_setup(setup_id: int) -> Setup:
@@ -37,18 +43,58 @@ def step_url(setup: Setup, step: str) -> str:
     return url_for(f"setups.{step}", setup_id=setup.id)
 
 
+def place_url(setup: Setup, place: str) -> str:
+    """:raise 400: ``goto`` names no place of the wizard, or a step of a setup not saved yet"""
+    if place == "index":
+        return url_for("setups.index")
+    if place not in PLACES or setup.id is None:
+        message = (f"The wizard has no place called {place[:40]!r} to go to: go to one of its steps "
+                   f"({', '.join(step for step, _ in STEPS)}) or back to the setups."
+                   if place not in PLACES else "Save this step with Next first: the other steps need a saved setup.")
+        abort(make_response(error_response(400, message)))
+    return step_url(setup, place)
+
+
+def comparable(data: Any) -> Any:
+    """Form data as text, so a stored 128 and a posted "128" compare equal.
+
+    Browsers send a textarea's lines ending in CR LF, and its text with the line break after the tag.
+    """
+    if isinstance(data, dict):
+        return {key: comparable(value) for key, value in data.items() if key not in ("csrf_token", "version")}
+    if isinstance(data, list):
+        return [comparable(value) for value in data]
+    return "" if data is None else str(data).replace("\r\n", "\n").strip()
+
+
+def unchanged(form, pristine) -> bool:
+    """Whether the posted step holds exactly what the page was shown with."""
+    return comparable(form.data) == comparable(pristine.data)
+
+
 def render_step(step: str, form, setup: Setup | None, status: int = 200, **context: Any):
     return render_template(f"setups/{step}.html", form=form, setup=setup, steps=STEPS, step=step, **context), status
 
 
-def save_step(setup: Setup, form, step: str, values: Callable[[], dict[str, Any]], name_field: str, **context: Any):
-    """Validate, save and move on (post → validate → commit → flash → redirect); else show why not."""
+def save_step(setup: Setup, form, step: str, values: Callable[[], dict[str, Any]], name_field: str,
+              pristine=None, **context: Any):
+    """Validate, save and move on (post → validate → commit → flash → redirect); else show why not.
+
+    Back and the step tabs post the step too, naming where to go (``goto``): an untouched step just
+    goes there; a changed one is saved first as a draft, or shown again with its typing kept.
+    """
     action = "setup.create" if setup.id is None else "setup.update"
     session = get_session()
+    goto = request.form.get("goto") if form.is_submitted() else None
+    if goto is not None:
+        leave_url = place_url(setup, goto)
+        if pristine is not None and unchanged(form, pristine):
+            return redirect(leave_url)
+        context["leave_url"] = leave_url
     if not form.validate_on_submit():
         if form.is_submitted():
             service.record_refusal(session, action, setup, f"invalid {step} step", list(form.errors))
-            return render_step(step, form, setup, 422, **context)
+            return render_step(step, form, setup, 422, unsaved=UNSAVED if goto is not None else "", **context)
         return render_step(step, form, setup, **context)
     try:
         # A post without a readable version is treated as stale rather than allowed to overwrite.
@@ -62,6 +108,8 @@ def save_step(setup: Setup, form, step: str, values: Callable[[], dict[str, Any]
         service.record_refusal(session, action, setup, "version conflict", ["version"])
         return render_step(step, form, setup, 409, conflict=str(err), **context)
     flash(f"Saved the {step} step of {setup.name or 'the new setup'}.", "success")
+    if goto is not None:
+        return redirect(place_url(setup, goto))
     if "leave" in request.form:
         return redirect(url_for("setups.index"))
     return redirect(step_url(setup, NEXT_STEP[step]))
@@ -70,8 +118,10 @@ def save_step(setup: Setup, form, step: str, values: Callable[[], dict[str, Any]
 @bp.get("/")
 @permission_required("setup.view")
 def index():
-    setups = get_session().scalars(select(Setup).order_by(Setup.updated_at.desc(), Setup.id.desc())).all()
-    return render_template("setups/index.html", setups=setups, steps=dict(STEPS))
+    session = get_session()
+    rows = [(setup, *deployment_service.state_of(session, setup)) for setup in session.scalars(select(Setup))]
+    rows.sort(key=lambda row: (row[2], row[0].id), reverse=True)  # the most recent activity first
+    return render_template("setups/index.html", rows=rows, steps=dict(STEPS))
 
 
 @bp.route("/setups/new", methods=["GET", "POST"])
@@ -79,16 +129,19 @@ def index():
 def new():
     form = AccountsForm()
     setup = service.new_setup(created_by_id=current_user.id)
-    return save_step(setup, form, "accounts", form.values, "build_account_id", sharing=[])
+    return save_step(setup, form, "accounts", form.values, "build_account_id", pristine=AccountsForm(formdata=None),
+                     sharing=[])
 
 
 @bp.route("/setups/<int:setup_id>/accounts", methods=["GET", "POST"])
 @permission_required("setup.edit")
 def accounts(setup_id: int):
     setup = load_setup(setup_id)
-    form = AccountsForm(data={**service.document(setup), "version": str(setup.version)})
+    data = {**service.document(setup), "version": str(setup.version)}
+    form = AccountsForm(data=data)
     sharing = account_sharing(setup.build_account_id, setup.staging_account_id, setup.production_account_id)
-    return save_step(setup, form, "accounts", form.values, "build_account_id", sharing=sharing)
+    return save_step(setup, form, "accounts", form.values, "build_account_id",
+                     pristine=AccountsForm(formdata=None, data=data), sharing=sharing)
 
 
 @bp.route("/setups/<int:setup_id>/application", methods=["GET", "POST"])
@@ -101,7 +154,7 @@ def application(setup_id: int):
     # Sub-forms read their initial values as attributes.
     data.update({stage: SimpleNamespace(**values) for stage, values in parameters.items()})
     form = ApplicationForm(data=data, build_account_id=doc["build_account_id"], region=doc["region"])
-    return save_step(setup, form, "application", form.values, "name")
+    return save_step(setup, form, "application", form.values, "name", pristine=ApplicationForm(formdata=None, data=data))
 
 
 @bp.route("/setups/<int:setup_id>/access", methods=["GET", "POST"])
@@ -110,12 +163,13 @@ def access(setup_id: int):
     setup = load_setup(setup_id)
     account_ids = setup.distinct_accounts()
     form: AccessForm = access_form(account_ids, setup.access, setup.version)
+    pristine = access_form(account_ids, setup.access, setup.version, formdata=None)
     roles = {account: [role for role, acct in (("build", setup.build_account_id), ("staging", setup.staging_account_id),
                                                ("production", setup.production_account_id)) if acct == account]
              for account in account_ids}
     sharing = account_sharing(setup.build_account_id, setup.staging_account_id, setup.production_account_id)
     return save_step(setup, form, "access", lambda: {"access": form.values(account_ids)}, "version",
-                     account_ids=account_ids, roles=roles, sharing=sharing)
+                     pristine=pristine, account_ids=account_ids, roles=roles, sharing=sharing)
 
 
 @bp.get("/setups/<int:setup_id>")

@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from core import validation as v
 from tests.portal.helpers import BUILD, PASSWORD, STAGING, TEST_BROKER_URL, TEST_SECRET
 from tests.portal.live import CHROMIUM, CHROMIUM_ARGS, serve_portal
 
@@ -112,4 +113,49 @@ def test_walks_the_wizard_fixing_a_mistake_on_each_step(page, broker):
     page.screenshot(path=SCREENSHOTS.format("4-review"), full_page=True)
 
     assert broker.llen("celery") == 1
+    assert page.problems == []
+
+
+@pytest.mark.browser
+def test_back_and_the_step_tabs_keep_what_was_typed(page, broker):
+    page.goto("/login")
+    page.fill("#username", "olivia")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.click("text=New setup")
+    page.fill("#build_account_id", "1111-1111-1111")  # as the AWS console shows it
+    page.fill("#staging_account_id", STAGING)
+    page.fill("#production_account_id", STAGING)
+    expect(page.locator("#account-sharing")).to_contain_text(f"Staging and production share account {STAGING}")
+    page.select_option("#region", "eu-west-1")
+    page.click("button:has-text('Next')")
+
+    # Type, go Back, come forward again: the typing is there.
+    page.fill("#name", "orders-api")
+    page.fill("#tags", "team=payments")
+    page.click("button:has-text('Back')")
+    expect(page.locator("h2")).to_have_text("1. Accounts and region")
+    expect(page.locator("#build_account_id")).to_have_value(BUILD)
+    page.click("button:has-text('Next')")
+    expect(page.locator("#name")).to_have_value("orders-api")
+    expect(page.locator("#tags")).to_have_value("team=payments")
+
+    # A step tab saves the same way.
+    page.fill("#branch", "develop")
+    page.click(".steps a:has-text('Accounts')")
+    expect(page.locator("h2")).to_have_text("1. Accounts and region")
+    page.click(".steps a:has-text('Application')")
+    expect(page.locator("#branch")).to_have_value("develop")
+
+    # A mistake is not saved, and not dropped either: the page says so and keeps it.
+    page.fill("#name", "Orders API")
+    page.click(".steps a:has-text('Accounts')")
+    expect(page.locator("#unsaved")).to_contain_text("Your answers on this step are not saved yet")
+    expect(page.locator("#name")).to_have_value("Orders API")
+    expect(page.locator("#name")).to_have_attribute("maxlength", str(v.APPLICATION_NAME_MAX))
+    page.click("#unsaved a:has-text('Leave without saving')")
+    expect(page.locator("h2")).to_have_text("1. Accounts and region")
+    page.click("button:has-text('Next')")
+    expect(page.locator("#name")).to_have_value("orders-api")
+    assert broker.llen("celery") == 0
     assert page.problems == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from core import validation as v
+from core.regions import pipeline_regions
 
 CONNECTION = "arn:aws:codeconnections:eu-west-1:111111111111:connection/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
@@ -19,11 +20,19 @@ def test_accepts_twelve_digit_account_ids(value):
     assert v.check_account_id(value) == value
 
 
+@pytest.mark.parametrize("value", ["1234-5678-9012", "1234 5678 9012", "12345678-9012"])
+def test_normalises_account_ids_typed_in_the_consoles_groups_of_four(value):
+    assert v.check_account_id(value) == "123456789012"
+
+
 @pytest.mark.parametrize("value, message", [
     ("", v.REQUIRED),
     ("12345678901", "An AWS account ID is exactly 12 digits, e.g. 123456789012."),
     ("1234567890123", "An AWS account ID is exactly 12 digits, e.g. 123456789012."),
-    ("1234-5678-9012", "An AWS account ID is exactly 12 digits, e.g. 123456789012."),
+    ("1234-5678-901", "An AWS account ID is exactly 12 digits, e.g. 123456789012."),
+    ("1234--5678-9012", "An AWS account ID is exactly 12 digits, e.g. 123456789012."),
+    ("12-34-5678-9012", "An AWS account ID is exactly 12 digits, e.g. 123456789012."),
+    ("-123456789012", "An AWS account ID is exactly 12 digits, e.g. 123456789012."),
     ("١٢٣٤٥٦٧٨٩٠١٢", "An AWS account ID is exactly 12 digits, e.g. 123456789012."),  # Arabic-Indic digits
 ])
 def test_rejects_bad_account_ids(value, message):
@@ -273,3 +282,47 @@ def test_accepts_access_values(check, value):
 ])
 def test_rejects_bad_access_values(check, value, message):
     assert message_of(check, value) == [message]
+
+
+def longest_valid(check, limit: int) -> str:
+    """A value of exactly ``limit`` characters that ``check`` accepts."""
+    region = max((r.name for r in pipeline_regions()), key=len)
+    builders = {
+        v.check_account_id: lambda: "1234-5678-9012"[:limit],
+        v.check_application_name: lambda: "a" * limit,
+        v.check_branch: lambda: "b" * limit,
+        v.check_connection_arn: lambda: CONNECTION.replace("codeconnections", "codestar-connections")
+                                                 .replace("eu-west-1", region),
+        v.check_repository_id: lambda: "o" * v.GITHUB_OWNER_MAX + "/" + "r" * (limit - v.GITHUB_OWNER_MAX - 1),
+        v.check_approval_email: lambda: "a" * 64 + "@" + ".".join(["b" * 63, "c" * 63, "d" * (limit - 64 - 1 - 128 - 4)])
+                                        + ".com",
+        v.check_greeting: lambda: "g" * limit,
+        v.check_memory_size: lambda: "1024".zfill(limit),
+        v.check_role_name: lambda: "r" * limit,
+        v.check_external_id: lambda: "e" * limit,
+    }
+    value = builders[check]()
+    assert len(value) == limit, (check.__name__, len(value))
+    return value
+
+
+def one_longer(check, value: str) -> str:
+    # Add a character the rule allows where it stands, so only the length can be wrong.
+    if check is v.check_account_id:
+        return value + "0"
+    if check is v.check_connection_arn:
+        return value + "0"
+    if check is v.check_approval_email:
+        return "a" + value
+    if check is v.check_memory_size:
+        return "0" + value
+    return value + value[-1]
+
+
+@pytest.mark.parametrize("check", list(v.MAX_LENGTHS), ids=lambda check: check.__name__)
+def test_each_length_limit_is_the_longest_value_its_rule_accepts(check):
+    limit = v.MAX_LENGTHS[check]
+    value = longest_valid(check, limit)
+    check(value)  # accepted
+    with pytest.raises(v.InvalidValue):
+        check(one_longer(check, value))

@@ -1,11 +1,17 @@
 """The setup wizard: steps saved as drafts, messages next to fields, unique names, optimistic locking."""
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 from sqlalchemy import select
+from wtforms import FieldList, FormField
+
+from core import validation as v
 
 from core.models import AuditEntry, Setup
 from portal.db import get_session
+from portal.setups.forms import AccountsForm, ApplicationForm, Rule, access_form
 from tests.portal.helpers import BUILD, PRODUCTION, STAGING, field_errors, fill
 
 ACCOUNTS = {"build_account_id": BUILD, "staging_account_id": STAGING, "production_account_id": PRODUCTION,
@@ -137,10 +143,135 @@ def test_resumes_a_draft_where_it_was_left(client, operator, setup_row):
     assert "the access step is not complete yet" in review and "Request the plan" not in review
 
 
-def test_back_links_to_the_previous_step(client, operator):
+def test_back_posts_the_step_naming_the_previous_one(client, operator):
     setup_id = start(client)
     page = client.get(f"/setups/{setup_id}/access").get_data(as_text=True)
-    assert f'href="/setups/{setup_id}/application">Back</a>' in page
+    assert '<button type="submit" name="goto" value="application" class="secondary">Back</button>' in page
+    assert f'href="/setups/{setup_id}/accounts" data-goto="accounts">' in page  # portal.js posts the tabs too
+
+
+def test_back_saves_what_was_typed_as_a_draft(client, operator, setup_row):
+    setup_id = start(client)
+    response = fill(client, f"/setups/{setup_id}/application", name="orders-api", branch="develop", goto="accounts")
+    assert response.status_code == 302 and response.headers["Location"] == f"/setups/{setup_id}/accounts"
+    setup = setup_row(setup_id)
+    assert (setup.name, setup.branch, setup.status, setup.wizard_step) == ("orders-api", "develop", "draft", "access")
+    page = client.get(f"/setups/{setup_id}/application").get_data(as_text=True)
+    assert 'value="orders-api"' in page and 'value="develop"' in page
+
+
+@pytest.mark.parametrize("step, goto, location", [
+    ("application", "review", "/setups/{id}"),
+    ("access", "accounts", "/setups/{id}/accounts"),
+    ("accounts", "index", "/"),
+])
+def test_a_step_tab_saves_the_step_then_goes_there(client, operator, setup_row, step, goto, location):
+    setup_id = walk(client)
+    changes = {"application": {"branch": "develop"}, "access": {"accounts-0-role_name": "PortalBootstrap"},
+               "accounts": {"region": "us-east-1"}}[step]
+    response = fill(client, f"/setups/{setup_id}/{step}", **changes, goto=goto)
+    assert response.status_code == 302 and response.headers["Location"] == location.format(id=setup_id)
+    setup = setup_row(setup_id)
+    assert (setup.branch, setup.access[BUILD]["role_name"], setup.region) == (
+        changes.get("branch", "main"), changes.get("accounts-0-role_name", "OrganizationAccountAccessRole"),
+        changes.get("region", "eu-west-1"))
+
+
+def test_leaving_an_untouched_step_saves_nothing(app, client, operator, setup_row):
+    setup_id = start(client)
+    version = setup_row(setup_id).version
+    # The application step is still empty (its name is required): going back must not be refused.
+    response = fill(client, f"/setups/{setup_id}/application", goto="accounts")
+    assert response.status_code == 302 and response.headers["Location"] == f"/setups/{setup_id}/accounts"
+    assert fill(client, "/setups/new", goto="index").headers["Location"] == "/"
+    assert setup_row(setup_id).version == version
+    with app.app_context():
+        outcomes = get_session().scalars(select(AuditEntry.outcome).where(AuditEntry.action.like("setup.%"))).all()
+    assert outcomes == ["success"]  # only the first step's save
+
+
+def test_leaving_a_step_with_a_mistake_keeps_the_typing_and_says_it_is_not_saved(client, operator, setup_row):
+    setup_id = start(client)
+    response = fill(client, f"/setups/{setup_id}/application", name="Orders API", branch="develop", goto="accounts")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_errors(page) == {"name": ["Use only lowercase letters (a-z), digits and hyphens."]}
+    assert ("Your answers on this step are not saved yet: fix the ones marked below to save them and go on, "
+            "or leave this step without saving them.") in page
+    assert f'<a href="/setups/{setup_id}/accounts">Leave without saving</a>' in page
+    assert 'value="Orders API"' in page and 'value="develop"' in page
+    assert setup_row(setup_id).name is None
+
+
+@pytest.mark.parametrize("page, goto, message", [
+    ("/setups/{id}/application", "elsewhere", "The wizard has no place called &#39;elsewhere&#39; to go to"),
+    ("/setups/new", "application", "Save this step with Next first: the other steps need a saved setup."),
+])
+def test_going_to_no_such_place_is_a_400(client, operator, setup_row, page, goto, message):
+    setup_id = start(client)
+    response = fill(client, page.format(id=setup_id), name="orders-api", goto=goto)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert setup_row(setup_id).name is None
+
+
+def test_saves_account_ids_typed_as_the_console_shows_them(client, operator, setup_row):
+    setup_id = start(client, build_account_id="1111-1111-1111", staging_account_id="2222 2222 2222")
+    setup = setup_row(setup_id)
+    assert (setup.build_account_id, setup.staging_account_id) == (BUILD, STAGING)
+    assert 'value="111111111111"' in client.get(f"/setups/{setup_id}/accounts").get_data(as_text=True)
+
+
+class _Inputs(HTMLParser):
+    """Each named form control of a page with its attributes (the first of a radio group)."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: dict[str, dict[str, str | None]] = {}
+
+    def handle_starttag(self, tag, attrs):
+        named = dict(attrs)
+        if tag in ("input", "textarea", "select") and named.get("name"):
+            self.found.setdefault(named["name"], named)
+
+
+def rendered_inputs(page: str) -> dict[str, dict[str, str | None]]:
+    reader = _Inputs()
+    reader.feed(page)
+    return reader.found
+
+
+def form_fields(form, prefix=""):
+    """Every leaf field of a form, through its sub-forms and lists, by the name it is posted as."""
+    for field in form:
+        if isinstance(field, FormField):
+            yield from form_fields(field.form)
+        elif isinstance(field, FieldList):
+            for entry in field.entries:
+                yield from form_fields(entry.form)
+        else:
+            yield field
+
+
+def test_every_field_carries_the_length_limit_of_its_rule(app, client, operator):
+    setup_id = walk(client)
+    with app.test_request_context():
+        forms = {"/setups/new": AccountsForm(), f"/setups/{setup_id}/accounts": AccountsForm(),
+                 f"/setups/{setup_id}/application": ApplicationForm(),
+                 f"/setups/{setup_id}/access": access_form([BUILD, STAGING, PRODUCTION], {}, 1)}
+    limited = set()
+    for path, form in forms.items():
+        inputs = rendered_inputs(client.get(path).get_data(as_text=True))
+        for field in form_fields(form):
+            if field.type in ("HiddenField", "CSRFTokenField"):
+                continue
+            [rule] = [r for r in field.validators if isinstance(r, Rule)]  # every field applies its rule
+            limit = v.MAX_LENGTHS.get(rule.check)
+            assert inputs[field.name].get("maxlength") == (str(limit) if limit else None), (path, field.name)
+            if limit:
+                limited.add(field.name.rsplit("-", 1)[-1])
+    assert limited == {"build_account_id", "staging_account_id", "production_account_id", "name", "branch",
+                       "connection_arn", "full_repository_id", "approval_email", "Greeting", "MemorySize",
+                       "role_name", "external_id"}
 
 
 def test_asks_access_once_per_distinct_account_and_explains_sharing(client, operator, setup_row):

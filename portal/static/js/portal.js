@@ -24,7 +24,11 @@
     if (!form || !out) { return; }
     var ids = ["build_account_id", "staging_account_id", "production_account_id"];
     function update() {
-      var v = ids.map(function (id) { return (document.getElementById(id).value || "").trim(); });
+      // The server takes 1111-1111-1111 (the console's way of writing it) as 111111111111.
+      var v = ids.map(function (id) {
+        var typed = (document.getElementById(id).value || "").trim();
+        return /^[0-9]{4}[- ]?[0-9]{4}[- ]?[0-9]{4}$/.test(typed) ? typed.replace(/[- ]/g, "") : typed;
+      });
       var ok = v.every(function (x) { return /^[0-9]{12}$/.test(x); });
       var lines = [];
       if (ok) {
@@ -50,6 +54,24 @@
     update();
   }
 
+  // A wizard step's tabs post its form naming the tab's step (as Back does), so what was typed is
+  // saved as a draft, or shown again with the reason it cannot be, instead of being dropped.
+  function bindStepTabs() {
+    var form = document.querySelector("form[data-wizard]");
+    if (!form) { return; }
+    document.querySelectorAll(".steps a[data-goto]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        var goto = document.createElement("input");
+        goto.type = "hidden";
+        goto.name = "goto";
+        goto.value = link.getAttribute("data-goto");
+        form.appendChild(goto);
+        form.submit();
+      });
+    });
+  }
+
   // One click, one request: a double click must not ask for two plans.
   function bindDisableOnSubmit() {
     document.querySelectorAll("[data-disable-on-submit]").forEach(function (button) {
@@ -62,6 +84,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     bindShowWhen();
     bindAccountSharing();
+    bindStepTabs();
     bindDisableOnSubmit();
   });
 })();
