@@ -17,6 +17,13 @@ from worker.sessions import ASSUME_ROLE
 
 ACCESS = "access"  # the StackRecord.detail key holding the recorded entry
 RECORDED_KEYS = ("role_name", "external_id")
+# The deploy-dependencies parameter naming the identity the observer role trusts (docs/contracts.md).
+PORTAL_PRINCIPAL_PARAMETER = "PortalPrincipalArn"
+
+
+def observer_role_name(application: str) -> str:
+    """The read-only role a self-launched deploy stack creates for the portal (docs/contracts.md)."""
+    return f"{application}-portal-observer-role"
 
 
 def entry_used(access: Mapping[str, Any], account_id: str) -> dict[str, str]:

@@ -21,7 +21,6 @@ from core.models.operations import StackAction, StackPhase
 from worker import links, templates
 from worker.context import AwsContext
 from worker.deployer import ChangeSetNotFound
-from worker.events import newest_event_id
 from worker.lifecycle import OperationRefused
 from worker.stack_status import StackState
 from worker.stackspec import expected_deploy_outputs
@@ -131,10 +130,7 @@ def start_record(record: StackRecord, aws: AwsContext) -> StackPhase:
     if action is StackAction.RECREATE:
         return StackPhase.DELETING
     if action is StackAction.SELF_LAUNCH:
-        # The admin may update a stack that already exists: only events after now are theirs.
-        access = aws.access(record.account_id)
-        if access.role_arn is not None or access.account_id == aws.sessions.caller_account():
-            record.last_event_id = newest_event_id(aws.cfn(record.account_id), record.stack_name)
+        # The observer role may not exist yet: the waiting step reads the stack (worker/self_launch.py).
         return StackPhase.WAITING
     return StackPhase.EXECUTING
 

@@ -58,14 +58,15 @@ def operation_access(operation: Operation, setup: Setup) -> dict[str, Any]:
 def for_operation(operation: Operation, setup: Setup) -> AwsContext:
     """The context acting for the user who requested ``operation`` on ``setup``."""
     reach = operation_access(operation, setup)
-    key = (operation.requested_by, setup.region, repr(sorted(reach.items())))
+    observer = access.observer_role_name(setup.name) if setup.name else ""
+    key = (operation.requested_by, setup.region, observer, repr(sorted(reach.items())))
     now = time.monotonic()
     with _cache_lock:
         for stale in [k for k, (at, _) in _cache.items() if now - at > _CACHE_SECONDS]:
             del _cache[stale]
         cached = _cache.get(key)
         if cached is None:
-            cached = (now, AccountSessions(operation.requested_by, setup.region or "", reach))
+            cached = (now, AccountSessions(operation.requested_by, setup.region or "", reach, observer_role=observer))
             _cache[key] = cached
     return AwsContext(cached[1])
 

@@ -17,14 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole, utcnow
 from core.models.operations import StackAction, StackPhase
-from worker import apply, cadence, context, plan, teardown, templates
+from worker import apply, cadence, context, plan, self_launch, teardown, templates
 from worker.context import AwsContext
 from worker.deployer import ChangeSetEmpty, ChangeSetNotFound, Deployer, DeployerError
-from worker.events import EventsError, fetch_new_events, newest_event_id, store_events
+from worker.events import EventsError, fetch_new_events, newest_event_id
 from worker.lifecycle import LEASE_GRACE, claim_lease, release_lease
-from worker.polling import expected_resources, poll_stack, settle
+from worker.polling import expected_resources, poll_stack
 from worker.sessions import AccessError
-from worker.stack_status import StackState
 from worker.stackspec import change_set_name, stack_tags
 from worker.staging import StagingError
 
@@ -33,7 +32,6 @@ logger = logging.getLogger(__name__)
 CHANGE_SET_POLL_SECONDS = 1.0
 # Change sets of small stacks are often ready within half a second.
 FIRST_CHANGE_SET_POLL_SECONDS = 0.5
-WAITING_POLL_SECONDS = 5.0
 # Detail keys that belong to one stack operation (a recreate's delete, then its create).
 _PER_STACK_OPERATION = ("marker_taken", "delete_requested", "calls", "calls_since", "polls")
 STEP_ERRORS = (DeployerError, EventsError, AccessError, StagingError, teardown.TeardownError,
@@ -228,49 +226,11 @@ def _step_deleting(session: Session, record: StackRecord, setup: Setup, aws: Aws
 
 
 def _step_waiting(session: Session, record: StackRecord, operation: Operation, aws: AwsContext) -> float | None:
-    """A self-launched stack: watch for the admin's stack to appear and settle (or to go, in teardown)."""
-    cfn = aws.cfn(record.account_id)
-    deployer = Deployer(cfn)
-    stack = deployer.describe_stack(record.stack_name)
-    gone = stack is None or stack.state is StackState.ABSENT
+    """A self-launched stack: wait for the admin's stack to appear and complete (or to go, in teardown)."""
     if operation.kind == OperationKind.TEARDOWN.value:
-        if gone:
-            record.stack_status = "DELETE_COMPLETE"
-            record.phase = StackPhase.DONE.value
-            return None
-        return _waiting_poll()
-    if gone:
-        return _waiting_poll()
-    assert stack is not None
-    record.stack_id = stack.stack_id
-    new = fetch_new_events(cfn, stack.stack_id, record.last_event_id)
-    store_events(session, record, new)
-    launched = any(e.is_stack_event and e.status != "REVIEW_IN_PROGRESS" for e in new) \
-        or record.detail.get("launched", False)
-    if launched and not record.detail.get("launched"):
-        record.detail = {**record.detail, "launched": True}
-    if not launched and not record.detail.get("compared") and stack.state is StackState.COMPLETE:
-        # A stack from an earlier launch may already be exactly what the plan wants.
-        record.detail = {**record.detail, "compared": True}
-        if stack.parameters == record.parameters and _same_template(deployer, record):
-            record.status_reason = "already up to date; nothing for the account's admin to do"
-            launched = True
-    if not launched or stack.state is StackState.IN_PROGRESS:
-        record.stack_status = stack.status
-        return _waiting_poll() if not launched else cadence.Limits.from_env().steady
-    settle(record, stack.status, stack.reason, stack.outputs)
-    return None
-
-
-def _waiting_poll() -> float:
-    """A person launches the stack: looking every few seconds is soon enough."""
-    return max(WAITING_POLL_SECONDS * cadence.Limits.from_env().steady / cadence.STEADY_SECONDS, 0.1)
+        return self_launch.wait_for_deletion(record, aws)
+    return self_launch.wait_for_launch(session, record, aws)
 
 
 def _change_set_poll() -> float:
     return min(CHANGE_SET_POLL_SECONDS, cadence.Limits.from_env().steady)
-
-
-def _same_template(deployer: Deployer, record: StackRecord) -> bool:
-    name = templates.DEPLOY_TEMPLATE if record.role == StackRole.DEPLOY.value else templates.BUILD_TEMPLATE
-    return deployer.template_body(record.stack_id) == templates.load(name).body

@@ -3,18 +3,21 @@
 Deploy stacks (one per distinct deploy account) and the build stack each get a change set named
 ``portal-<setup id>-<operation id>``; a re-run of the same plan task finds and reuses them. A
 stack in ROLLBACK_COMPLETE cannot take a change set: the plan says it will be deleted and
-recreated and lists the template's resources. A self-launched account gets launch instructions.
+recreated and lists the template's resources. A self-launched account gets launch instructions;
+its deploy stack's also set PortalPrincipalArn, so the admin's stack creates the observer role the
+apply watches it through (worker/self_launch.py): the plan itself cannot read that account yet.
 Each record keeps the access entry its account was reached with (worker/access.py): a later
 teardown needs it once the setup no longer uses that account.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import Operation, Setup, SetupStatus, StackRecord
+from core.models import Operation, Setup, SetupStatus, StackRecord, StackRole
 from core.models.operations import StackAction, StackPhase
 from worker import access, links, templates
 from worker.context import AwsContext
@@ -77,17 +80,42 @@ def start_plan(session: Session, operation: Operation, setup: Setup, aws: AwsCon
         used = access.entry_used(aws.sessions.access, spec.account_id)
         record.detail = {**(record.detail or {}), access.ACCESS: used}
         if not reach.can_deploy:
-            _plan_self_launch(record, spec)
+            _plan_self_launch(record, _observed(spec, aws), setup, aws)
         elif _plan_change_set(record, spec, aws, change_set_name(setup.id, operation.id)):
             to_follow.append(record.id)
         session.flush()
     return to_follow
 
 
-def _plan_self_launch(record: StackRecord, spec: StackSpec) -> None:
+def _observed(spec: StackSpec, aws: AwsContext) -> StackSpec:
+    """A self-launched deploy stack also creates the observer role, trusting the worker's identity."""
+    if spec.role is not StackRole.DEPLOY:
+        return spec
+    principal = {access.PORTAL_PRINCIPAL_PARAMETER: aws.sessions.principal_arn()}
+    return dataclasses.replace(spec, parameters={**spec.parameters, **principal})
+
+
+def _plan_self_launch(record: StackRecord, spec: StackSpec, setup: Setup, aws: AwsContext) -> None:
+    """List the template's resources and say how the apply will wait: the worker reads nothing there yet."""
+    record.parameters = spec.parameters
     record.action = StackAction.SELF_LAUNCH.value
     record.changes = template_additions(spec.template)
     record.detail = {**record.detail, **launch_instructions(spec)}
+    role_arn = aws.access(spec.account_id).role_arn
+    observer = role_arn is not None and role_arn.endswith(f":role/{access.observer_role_name(setup.name or '')}")
+    if observer and spec.account_id not in setup.deploy_accounts():
+        # Only deploy-dependencies.yaml creates the observer role; a build stack alone never would.
+        record.status_reason = (
+            f"account {spec.account_id} holds only {spec.stack_name}, and only the deploy stack creates the "
+            f"observer role the portal watches a self-launched stack through: let the portal assume a role in "
+            f"account {spec.account_id}")
+        record.phase = StackPhase.FAILED.value
+        return
+    watch = (f"through {role_arn}, which its deploy stack creates" if observer
+             else f"through {role_arn}" if role_arn else "with the worker's own credentials")
+    record.detail = {**record.detail, "waits_for": (
+        f"The apply waits for this account's admin to launch {spec.stack_name}, watching it {watch}; "
+        "then it carries on by itself.")}
     record.phase = StackPhase.DONE.value
     logger.info("plan: %s in account %s is self-launched", spec.stack_name, spec.account_id)
 

@@ -6,8 +6,11 @@ How the worker reaches an account (``Setup.access[account_id]``):
   ``arn:aws:iam::ACCOUNT:role/R``; ``RoleSessionName`` names the portal user, so CloudTrail in
   the target account shows who asked for the change.
 * ``{"method": "self_launch", "role_name"?: R}``: the account's admin launches the stack; the
-  worker never changes anything there. It only *watches* the stack, through ``R`` when given
-  (a read-only observer role), else with its own credentials when it runs in that account.
+  worker never changes anything there. It only *watches* the stack, through ``R`` when given,
+  else with its own credentials when it runs in that account, else through the application's
+  observer role (``observer_role``, docs/contracts.md), which the admin's stack itself creates
+  trusting :meth:`AccountSessions.principal_arn`: until that stack exists, AssumeRole fails and
+  the worker keeps waiting (worker/self_launch.py).
 * The worker's own account (the caller's, from GetCallerIdentity) needs no role: with no access
   entry, or an entry without ``role_name``, the worker's own credentials are used. A role that
   *is* named is still assumed there, so an operator can narrow what the worker may do. Any
@@ -45,6 +48,8 @@ SESSION_DURATION_SECONDS = 3600
 # so that nothing (an edited access entry, a rotated base key) is cached forever.
 SESSION_CACHE_SECONDS = 45 * 60
 _UNSAFE_SESSION_CHARS = re.compile(r"[^\w+=,.@-]", re.ASCII)
+_ASSUMED_ROLE = re.compile(r"arn:(?P<partition>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[\w+=,.@-]+)/.+")
+_IAM_IDENTITY = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
 
 
 class AccessError(Exception):
@@ -57,16 +62,51 @@ class AccessNotConfigured(AccessError):
         self.account_id = account_id
 
 
+class NoTrustablePrincipal(AccessError):
+    def __init__(self, arn: str) -> None:
+        super().__init__(f"the worker runs as {arn}, which no trust policy can name: give it the credentials "
+                         "of an IAM role or user to watch self-launched accounts")
+
+
 class AssumeRoleFailed(AccessError):
     def __init__(self, role_arn: str, reason: str) -> None:
         super().__init__(f"cannot assume {role_arn}: {reason}")
         self.role_arn = role_arn
 
 
+class _QuietFailedAssume(logging.Filter):
+    """Drop botocore's traceback for a refresh that failed with :class:`AssumeRoleFailed`.
+
+    Waiting for a self-launched stack means AssumeRole fails every few seconds until the admin's
+    stack creates the observer role; the caller logs that in one line, naming account and region.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], AssumeRoleFailed))
+
+
+logging.getLogger("botocore.credentials").addFilter(_QuietFailedAssume())
+
+
 def session_name(username: str) -> str:
     """Return a RoleSessionName naming the portal user: ``[\\w+=,.@-]``, 2 to 64 characters."""
     cleaned = _UNSAFE_SESSION_CHARS.sub("-", username or "").strip("-") or "worker"
     return f"portal-{cleaned}"[:64]
+
+
+def trust_principal(caller_arn: str) -> str:
+    """The ARN a trust policy names for ``caller_arn`` (GetCallerIdentity's answer).
+
+    Trust policies name roles and users, never sessions: an assumed-role session
+    (``arn:aws:sts::A:assumed-role/R/S``) is named by its role, ``arn:aws:iam::A:role/R``. That
+    ARN carries no role path (STS drops it), so a role with a path must be named by hand.
+    """
+    assumed = _ASSUMED_ROLE.fullmatch(caller_arn)
+    if assumed:
+        return f"arn:{assumed['partition']}:iam::{assumed['account']}:role/{assumed['role']}"
+    if _IAM_IDENTITY.fullmatch(caller_arn):
+        return caller_arn
+    raise NoTrustablePrincipal(caller_arn)
 
 
 def fast_timestamp(value: Any) -> datetime:
@@ -125,13 +165,15 @@ class AccountSessions:
         access: dict[str, Any],
         base_session: boto3.Session | None = None,
         clock: Callable[[], Any] | None = None,
+        observer_role: str = "",
     ) -> None:
         self.username = username
+        self.observer_role = observer_role
         self.region = region
         self.access = access or {}
         self.base = base_session or boto3.Session(botocore_session=botocore_session(), region_name=region)
         self._clock = clock
-        self._caller_account: str | None = None
+        self._identity: dict[str, str] | None = None
         self._lock = threading.Lock()
         self._sessions: dict[tuple[str, str | None, str | None], tuple[float, boto3.Session]] = {}
         self._clients: dict[tuple[Any, ...], Any] = {}
@@ -140,11 +182,18 @@ class AccountSessions:
     def partition(self) -> str:
         return self.base.get_partition_for_region(self.region)
 
-    def caller_account(self) -> str:
-        if self._caller_account is None:
+    def _caller_identity(self) -> dict[str, str]:
+        if self._identity is None:
             sts = self.base.client("sts", region_name=self.region, config=client_config())
-            self._caller_account = sts.get_caller_identity()["Account"]
-        return self._caller_account
+            self._identity = sts.get_caller_identity()
+        return self._identity
+
+    def caller_account(self) -> str:
+        return self._caller_identity()["Account"]
+
+    def principal_arn(self) -> str:
+        """The worker's own identity as a trust policy names it (the observer role trusts it)."""
+        return trust_principal(self._caller_identity()["Arn"])
 
     def plan_for(self, account_id: str) -> AccessPlan:
         """Decide how to reach ``account_id`` (see the module docstring)."""
@@ -158,6 +207,9 @@ class AccountSessions:
             return AccessPlan(account_id, method, arn, entry.get("external_id") or None)
         if account_id == self.caller_account():
             return AccessPlan(account_id, method, None, None)
+        if method == SELF_LAUNCH and self.observer_role:
+            return AccessPlan(account_id, method, f"arn:{self.partition}:iam::{account_id}:role/{self.observer_role}",
+                              None)
         if method == SELF_LAUNCH:
             raise AccessNotConfigured(
                 account_id, "it is self-launched and has no observer role (role_name) to watch its stack"

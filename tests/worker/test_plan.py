@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.models import OperationKind, OperationStatus, Setup
 from tests.worker.conftest import (
-    BOOTSTRAP_ROLE, BUILD, PRODUCTION, REGION, STAGING, account_client, assume_role_access, by_stack,
+    BOOTSTRAP_ROLE, BUILD, DEFAULT_ACCOUNT, PRODUCTION, REGION, STAGING, account_client, assume_role_access, by_stack,
 )
 from worker import tasks, templates
 
@@ -126,8 +126,11 @@ def test_self_launched_account_gets_quick_create_link_and_cli_command(aws_env, m
         "https://us-east-1.console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/quickcreate?"
         "templateURL=https%3A%2F%2Flpp-public.s3.us-east-1.amazonaws.com%2Fv1%2Fdeploy-dependencies.yaml"
         "&stackName=orders-api-deploy-dependencies&param_ApplicationName=orders-api"
-        f"&param_BuildAccountId={BUILD}&param_BuildRegion=us-east-1")
+        f"&param_BuildAccountId={BUILD}&param_BuildRegion=us-east-1"
+        # The observer role the stack creates trusts the worker's own identity (moto's default user).
+        f"&param_PortalPrincipalArn=arn%3Aaws%3Aiam%3A%3A{DEFAULT_ACCOUNT}%3Auser%2Fmoto")
     command = record.detail["cli_command"]
+    assert f"PortalPrincipalArn=arn:aws:iam::{DEFAULT_ACCOUNT}:user/moto" in command
     assert command.startswith("aws cloudformation deploy --region us-east-1 --stack-name orders-api-deploy-dependencies")
     assert f"BuildAccountId={BUILD}" in command and "CAPABILITY_NAMED_IAM" in command
     assert "portal:setup-id=" in command

@@ -9,7 +9,8 @@ import pytest
 
 from tests.worker.conftest import BOOTSTRAP_ROLE, BUILD, DEFAULT_ACCOUNT, REGION, STAGING, account_client
 from worker.sessions import (
-    AccessNotConfigured, AccountSessions, AssumeRoleFailed, client_config, fast_timestamp, session_name,
+    AccessNotConfigured, AccountSessions, AssumeRoleFailed, NoTrustablePrincipal, client_config, fast_timestamp,
+    session_name, trust_principal,
 )
 
 
@@ -174,3 +175,57 @@ def test_worker_clients_parse_timestamps_the_fast_way(aws_env):
     stamp = client.describe_stack_events(StackName="clock")["StackEvents"][0]["Timestamp"]
 
     assert stamp.tzinfo is timezone.utc  # datetime.fromisoformat's, not dateutil's tzutc()
+
+
+@pytest.mark.parametrize(("caller", "named"), [
+    ("arn:aws:sts::123456789012:assumed-role/portal-worker/i-0abc", "arn:aws:iam::123456789012:role/portal-worker"),
+    ("arn:aws-cn:sts::123456789012:assumed-role/w/portal-alice", "arn:aws-cn:iam::123456789012:role/w"),
+    ("arn:aws:iam::123456789012:user/ops/portal", "arn:aws:iam::123456789012:user/ops/portal"),
+    ("arn:aws:iam::123456789012:role/portal-worker", "arn:aws:iam::123456789012:role/portal-worker"),
+])
+def test_trust_principal_names_roles_and_users_never_sessions(caller, named):
+    assert trust_principal(caller) == named
+
+
+@pytest.mark.parametrize("caller", ["arn:aws:iam::123456789012:root",
+                                    "arn:aws:sts::123456789012:federated-user/bob"])
+def test_an_identity_no_trust_policy_can_name_is_refused_clearly(caller):
+    with pytest.raises(NoTrustablePrincipal, match="no trust policy can name"):
+        trust_principal(caller)
+
+
+def test_a_worker_running_as_an_assumed_role_is_trusted_by_its_role_arn(aws_env):
+    creds = boto3.client("sts", region_name=REGION).assume_role(
+        RoleArn=f"arn:aws:iam::{BUILD}:role/{BOOTSTRAP_ROLE}", RoleSessionName="worker-host")["Credentials"]
+    base = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"], region_name=REGION)
+
+    assert AccountSessions("alice", REGION, {}, base_session=base).principal_arn() == \
+        f"arn:aws:iam::{BUILD}:role/{BOOTSTRAP_ROLE}"
+
+
+def test_self_launched_account_is_watched_through_the_applications_observer_role(aws_env):
+    sessions = AccountSessions("alice", REGION, {BUILD: {"method": "self_launch"}},
+                               observer_role="orders-api-portal-observer-role")
+
+    plan = sessions.plan_for(BUILD)
+    assert plan.role_arn == f"arn:aws:iam::{BUILD}:role/orders-api-portal-observer-role"
+    assert not plan.can_deploy
+    # Until the admin's stack creates that role, AssumeRole fails: the wait goes on (worker/self_launch.py).
+    with pytest.raises(AssumeRoleFailed, match="orders-api-portal-observer-role"):
+        sessions.client(BUILD, "cloudformation").describe_stacks()
+
+
+def test_own_self_launched_account_needs_no_observer_role(aws_env):
+    sessions = AccountSessions("alice", REGION, {DEFAULT_ACCOUNT: {"method": "self_launch"}},
+                               observer_role="orders-api-portal-observer-role")
+
+    assert sessions.plan_for(DEFAULT_ACCOUNT).role_arn is None
+
+
+def test_waiting_for_an_observer_role_logs_no_botocore_traceback(aws_env, caplog):
+    sessions = AccountSessions("alice", REGION, {BUILD: {"method": "self_launch"}}, observer_role="absent-role")
+
+    with caplog.at_level("WARNING", logger="botocore.credentials"), pytest.raises(AssumeRoleFailed):
+        sessions.client(BUILD, "cloudformation").describe_stacks()
+    assert [r for r in caplog.records if r.name == "botocore.credentials"] == []
