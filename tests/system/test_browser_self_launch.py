@@ -1,0 +1,121 @@
+"""'I'll launch it myself' in Chromium: wizard → plan → apply waits → the admins launch → pipeline deployed.
+
+The staging and production accounts are self-launched: the portal has no way into them beforehand.
+The test plays their admins: it copies the CLI command from the apply's page and runs it with each
+account's admin role (the demo's OrganizationAccountAccessRole). The worker, a real Celery process,
+reaches those accounts only through the observer role the admins' stacks create (the emulator's STS
+checks that role's trust strictly) and carries on to the pipeline by itself.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+import redis
+from playwright.sync_api import Page, expect
+
+from core.config import REPO_ROOT
+from tests.portal.helpers import TEST_SECRET
+from tests.portal.live import serve_portal
+from tests.system.test_browser_deploy import (  # noqa: F401 - fixtures shared with the assume-role walk
+    BUILD, PRODUCTION, STAGING, database, emulator, page,
+)
+from tests.worker import admin_launch
+from tests.worker.celery_helpers import WorkerProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+BROKER = "redis://127.0.0.1:6379/10"  # this module's own database on the local Redis
+APP = "mine-api"
+SCREENSHOTS = "/tmp/portal-self-launch-{}.png"
+WAIT = 120_000  # the admins' CLI waits 5 s for its change set; the pipeline stack follows
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[None]:
+    client = redis.Redis.from_url(BROKER)
+    client.flushdb()
+    yield
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def worker(emulator: str, database: str, broker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID", "PORTAL_TEMPLATE_BASE_URL")}
+    env.update({
+        "AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+        "CELERY_BROKER_URL": BROKER, "PORTAL_DATABASE_URL": database, "PYTHONPATH": str(REPO_ROOT),
+        "PORTAL_POLL_STEADY_SECONDS": "0.3", "PORTAL_POLL_FAST_SECONDS": "0.1", "PORTAL_POLL_CALLS_PER_MINUTE": "1000",
+    })
+    process = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log", env)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def portal_url(database: str, broker: None) -> Iterator[str]:
+    with serve_portal({"DATABASE_URL": database, "MIGRATE_ON_START": False, "SECRET_KEY": TEST_SECRET,
+                       "CELERY_BROKER_URL": BROKER}) as url:
+        yield url
+
+
+def choose_self_launch_for_the_deploy_accounts(page: Page) -> None:
+    page.click("text=New setup")
+    page.fill("#build_account_id", BUILD)
+    page.fill("#staging_account_id", STAGING)
+    page.fill("#production_account_id", PRODUCTION)
+    page.select_option("#region", "us-east-1")
+    page.click("button:has-text('Next')")
+    page.fill("#name", APP)
+    page.click("button:has-text('Next')")
+    for index in (1, 2):  # staging, production: "Its admin launches the stack"
+        page.check(f"#accounts-{index}-method-1")
+        expect(page.locator(f"#accounts-{index}-role_name")).to_be_hidden()
+    explanation = page.locator(f"#account-{STAGING} .self-launch-help")
+    expect(explanation).to_contain_text("The portal needs no access to this account")
+    expect(explanation).to_contain_text(f"{APP}-portal-observer-role, a read-only role only the portal may assume")
+    page.screenshot(path=SCREENSHOTS.format("1-access"), full_page=True)
+    page.click("button:has-text('Next')")
+    expect(page.locator("h1")).to_contain_text(APP)
+
+
+def test_self_launched_accounts_deploy_the_pipeline_once_their_admins_launch(
+        page: Page, emulator: str, tmp_path, worker: WorkerProcess):
+    choose_self_launch_for_the_deploy_accounts(page)
+    page.click("button:has-text('Request the plan')")
+    expect(page.locator("#plan-status")).to_have_text("succeeded", timeout=WAIT)
+    plan = page.locator("#plan")
+    expect(plan.locator(".action-self_launch")).to_have_count(2)
+    expect(plan.locator("tr.change-row", has_text="PortalObserverRole")).to_have_count(2)
+    expect(plan.locator("pre.copy code", has_text="PortalPrincipalArn=arn:aws:iam::123456789012:user/moto")) \
+        .to_have_count(2)
+    page.screenshot(path=SCREENSHOTS.format("2-plan"), full_page=True)
+
+    page.click("button:has-text('Apply this plan')")
+    expect(page.locator("h1")).to_have_text(re.compile(r"Apply #\d+"))
+    expect(page.locator("#operation-status")).to_have_text("waiting", timeout=WAIT)
+    expect(page.locator(".stack-reason", has_text="cannot assume")).to_have_count(2, timeout=WAIT)
+    page.screenshot(path=SCREENSHOTS.format("3-waiting"), full_page=True)
+
+    # Each admin copies the command from the page and runs it in their own account.
+    admins = []
+    for account in (STAGING, PRODUCTION):
+        section = page.locator("section.live-stack").filter(has_text=f"{APP}-deploy-dependencies").filter(
+            has_text=f"account {account}")
+        command = section.locator("pre.copy[aria-label='AWS CLI command'] code").inner_text()
+        admins.append(admin_launch.launch(command, emulator, account, "us-east-1", tmp_path))
+    try:
+        expect(page.locator("#operation-status")).to_have_text("succeeded", timeout=WAIT)
+    finally:
+        printed = [admin_launch.finish(admin) for admin in admins]
+    result = page.locator("#result")
+    expect(result).to_contain_text(f"{APP}-pipeline")
+    expect(page.locator(".stack-status .cfn-ok", has_text="CREATE_COMPLETE")).to_have_count(3)
+    page.screenshot(path=SCREENSHOTS.format("4-deployed"), full_page=True)
+    assert all("Traceback" not in text for text in printed), printed
+    assert page.problems == []
