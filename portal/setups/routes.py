@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from core.models import OperationStatus, Setup, SetupStatus
 from portal.db import get_session
-from portal.deployments import service as deployment_service
 from portal.deployments.panel import setup_panel
 from portal.errors import error_response
 from portal.security import permission_required
@@ -118,10 +117,8 @@ def save_step(setup: Setup, form, step: str, values: Callable[[], dict[str, Any]
 @bp.get("/")
 @permission_required("setup.view")
 def index():
-    session = get_session()
-    rows = [(setup, *deployment_service.state_of(session, setup)) for setup in session.scalars(select(Setup))]
-    rows.sort(key=lambda row: (row[2], row[0].id), reverse=True)  # the most recent activity first
-    return render_template("setups/index.html", rows=rows, steps=dict(STEPS))
+    setups = get_session().scalars(select(Setup).order_by(Setup.updated_at.desc(), Setup.id.desc())).all()
+    return render_template("setups/index.html", setups=setups, steps=dict(STEPS))
 
 
 @bp.route("/setups/new", methods=["GET", "POST"])
