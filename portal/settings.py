@@ -56,6 +56,10 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         # client cannot pick its own address to dodge the sign-in throttle.
         "PROXY_COUNT": _whole_number(environ, "PORTAL_PROXY_COUNT"),
         "PUBLIC_URL": environ.get("PORTAL_PUBLIC_URL", "http://127.0.0.1:8000"),
+        # Where people reach the local AWS emulator when the portal works against it, else "" (real AWS):
+        # the results page then shows what works there instead of AWS console links and git remotes.
+        # make run exports AWS_ENDPOINT_URL for the worker; compose names the address the host sees.
+        "EMULATOR_URL": (environ.get("PORTAL_EMULATOR_URL") or environ.get("AWS_ENDPOINT_URL") or "").rstrip("/"),
         "SAMPLE_APP_CONFIG_DIR": str(core_config.REPO_ROOT / "sample_app" / "config"),
         "API_PAGE_SIZE": 50,
     }

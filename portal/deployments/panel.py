@@ -3,11 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
-from core.models import OperationKind, Setup
+from core.models import Operation, OperationKind, Setup
 from portal.deployments import service, views
 from portal.deployments.forms import ApplyForm
+
+
+def plan_review(session: Session, setup: Setup, plan: Operation) -> dict[str, Any]:
+    """Why the plan cannot be applied now, and the apply that already executed it (if one did)."""
+    return {"plan_refusal": service.apply_refusal(session, setup, plan), "applied_by": service.used_by(session, plan)}
 
 
 def setup_panel(session: Session, setup: Setup) -> dict[str, Any]:
@@ -17,9 +23,10 @@ def setup_panel(session: Session, setup: Setup) -> dict[str, Any]:
     applied = service.latest(session, setup, OperationKind.APPLY.value)
     return {
         "plan": plan,
-        "plan_refusal": service.apply_refusal(session, setup, plan) if plan is not None else "",
+        **(plan_review(session, setup, plan) if plan is not None else {"plan_refusal": "", "applied_by": None}),
         "change": change,
         "change_result": views.result(change) if change is not None else {},
+        "handover": views.handover(change, setup, current_app.config["EMULATOR_URL"]) if change is not None else {},
         # Someone applied once (even if it failed half way): there may be stacks to delete.
         "can_tear_down": applied is not None and not service.teardown_refusal(session, setup),
         "apply_form": ApplyForm(),

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from core.models import Operation, OperationKind, OperationStatus, Setup
 from portal.db import get_session
 from portal.deployments import bp, service, views
 from portal.deployments.forms import ApplyForm, TeardownForm
+from portal.deployments.panel import plan_review
+from portal.errors import error_response
 from portal.security import permission_required
 from portal.setups import service as setups_service
 from portal.setups.forms import PlanForm
@@ -60,8 +62,16 @@ def operation_url(operation: Operation) -> str:
 @bp.get("/setups/<int:setup_id>/operations/<int:operation_id>")
 @permission_required("setup.view")
 def operation(setup_id: int, operation_id: int):
+    """Show the operation; ``?events=oldest`` lists each stack's events oldest first (newest first by default).
+
+    :raise 400: ``events`` names another order
+    """
     setup = load_setup(setup_id)
     op = load_operation(setup, operation_id)
+    order = request.args.get("events", views.EVENT_ORDERS[0])
+    if order not in views.EVENT_ORDERS:
+        message = f"Stack events are listed {' or '.join(views.EVENT_ORDERS)} first: ?events={views.EVENT_ORDERS[1]}."
+        abort(make_response(error_response(400, message)))
     session = get_session()
     events, next_after = service.events_after(session, op, 0, limit=PAGE_EVENTS)
     by_stack: dict[int, list] = {record.id: [] for record in op.stacks}
@@ -69,11 +79,13 @@ def operation(setup_id: int, operation_id: int):
         by_stack.setdefault(event.stack_record_id, []).append(event)
     is_plan = op.kind == OperationKind.PLAN.value
     return render_template(
-        "deployments/operation.html", setup=setup, operation=op, events=by_stack, next_after=next_after,
+        "deployments/operation.html", setup=setup, operation=op, next_after=next_after,
+        events={stack: views.ordered(found, order) for stack, found in by_stack.items()}, events_order=order,
         terminal=views.is_terminal(op), result=views.result(op), root_cause=views.root_cause(op),
-        recreated=views.recreated_stacks(op), plan_refusal=service.apply_refusal(session, setup, op) if is_plan else "",
-        apply_form=ApplyForm(), plan_form=PlanForm(),
+        handover=views.handover(op, setup, current_app.config["EMULATOR_URL"]), timeline=views.timeline(op),
+        recreated=views.recreated_stacks(op), apply_form=ApplyForm(), plan_form=PlanForm(),
         left_in_other_regions=views.left_in_other_regions(op), stranded=views.stranded(op),
+        **(plan_review(session, setup, op) if is_plan else {"plan_refusal": "", "applied_by": None}),
     )
 
 

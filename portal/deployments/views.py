@@ -6,10 +6,12 @@ nothing is computed from AWS, so the page and the API say exactly what the worke
 """
 from __future__ import annotations
 
+import json
+import shlex
 from collections import Counter
 from typing import Any
 
-from core.models import Operation, OperationKind, OperationStatus, StackEvent, StackRecord
+from core.models import Operation, OperationKind, OperationStatus, Setup, SourceProvider, StackEvent, StackRecord
 from core.models.operations import StackPhase
 from portal.setups.service import as_utc
 
@@ -38,11 +40,40 @@ LAUNCH_KEYS = ("quick_create_url", "template_url", "cli_command")
 # Keys of a stack the teardown leaves in another region (worker/teardown.py _left_entry).
 LEFT_KEYS = ("role", "account_id", "region", "stack_name", "cli_command", "artifact_bucket")
 ROLLBACK_COMPLETE = "ROLLBACK_COMPLETE"
+# How a stack's events are listed: newest first, as the AWS console does, unless asked otherwise.
+EVENT_ORDERS = ("newest", "oldest")
 
 
 def iso(moment) -> str | None:
     moment = as_utc(moment)
     return moment.isoformat() if moment else None
+
+
+def ordered(events: list[StackEvent], order: str) -> list[StackEvent]:
+    """The events in id order (the order the worker stored them), newest first unless ``order`` is oldest."""
+    oldest_first = sorted(events, key=lambda event: event.id)
+    return oldest_first if order == "oldest" else oldest_first[::-1]
+
+
+def clock(moment) -> str:
+    moment = as_utc(moment)
+    return moment.strftime("%H:%M:%S UTC") if moment else ""
+
+
+def timeline(operation: Operation) -> dict[str, str]:
+    """When the operation started and finished, in words that cannot contradict each other or its status."""
+    terminal = is_terminal(operation)
+    started = clock(operation.started_at)
+    finished = clock(operation.finished_at)
+    if not started and not terminal:
+        started = "not yet"
+    elif not started:
+        # A request may fail or be cancelled before any worker takes it up (e.g. the broker was down).
+        ended_early = operation.status in (OperationStatus.FAILED.value, OperationStatus.CANCELLED.value)
+        started = "never: it ended before a worker took it up" if ended_early else "not recorded"
+    if not finished:
+        finished = "not recorded" if terminal else "not yet"
+    return {"started": started, "finished": finished}
 
 
 def is_terminal(operation: Operation) -> bool:
@@ -163,6 +194,34 @@ def result(operation: Operation) -> dict[str, Any]:
             "pipeline_name": str(detail.get("pipeline_name") or ""),
             "pipeline_console_url": str(detail.get("pipeline_console_url") or ""),
             "stack_console_urls": console_urls(operation)}
+
+
+def push_command(emulator_url: str, push: dict[str, str]) -> str:
+    """The emulator's stand-in for a git push, as a command to copy (docs/contracts.md, POST /_emulator/push)."""
+    body = json.dumps(push, separators=(",", ":"))
+    return shlex.join(["curl", "-sS", "-X", "POST", f"{emulator_url}/_emulator/push",
+                       "-H", "Content-Type: application/json", "--data", body])
+
+
+def handover(operation: Operation, setup: Setup, emulator_url: str) -> dict[str, Any]:
+    """How to push and where to look after an apply, for where the portal runs: AWS or the local emulator.
+
+    Against the emulator, AWS console links and codecommit:: remotes lead nowhere, and the emulator
+    serves no git yet: its push shortcut is what starts the pipeline there.
+    """
+    found = result(operation)
+    outputs = found["outputs"]
+    github = setup.source_provider == SourceProvider.GITHUB.value
+    repository = setup.full_repository_id if github else outputs.get("RepositoryName", "")
+    common = {"repository": repository, "branch": setup.branch, "account_id": setup.build_account_id or ""}
+    if not emulator_url:
+        return {**common, "mode": "aws", "clone_url": outputs.get("RepositoryCloneUrlHttp", ""),
+                "clone_url_ssh": outputs.get("RepositoryCloneUrlSsh", ""), "git_commands": found["git_commands"],
+                "needs_remote_helper": any("codecommit::" in command for command in found["git_commands"])}
+    push = {"repository": repository, "branch": setup.branch, "account_id": setup.build_account_id or "",
+            "region": setup.region or "", "message": "Pushed with the portal's command"}
+    return {**common, "mode": "emulator", "emulator_url": emulator_url,
+            "push_command": push_command(emulator_url, push) if repository else ""}
 
 
 def root_cause(operation: Operation) -> dict[str, str]:

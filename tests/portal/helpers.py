@@ -29,6 +29,7 @@ def portal_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "CELERY_BROKER_URL": TEST_BROKER_URL,
         "SAMPLE_APP_CONFIG_DIR": "/nonexistent",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing: tests create many users
+        "EMULATOR_URL": "",  # against AWS, whatever the shell running the tests points AWS_ENDPOINT_URL at
         **overrides,
     }
 

@@ -37,8 +37,8 @@ def test_a_running_apply_shows_each_stacks_events_and_is_followed_live(client, a
     assert f'data-events-url="/setups/{ready_setup.id}/operations/{applied.id}/events"' in head
     assert f'data-after="{second.id}"' in head and 'data-status="running"' in head and "data-live" in head
     rows = re.findall(r'<tr data-event-id="(\d+)">(.*?)</tr>', section(page, f"stack-{staging.id}"), re.S)
-    assert [int(event_id) for event_id, _ in rows] == [first.id, second.id]
-    assert "orders-api-deploy-dependencies AWS::CloudFormation::Stack CREATE_IN_PROGRESS User Initiated" in text(rows[0][1])
+    assert [int(event_id) for event_id, _ in rows] == [second.id, first.id]  # newest first, as the AWS console
+    assert "orders-api-deploy-dependencies AWS::CloudFormation::Stack CREATE_IN_PROGRESS User Initiated" in text(rows[1][1])
     assert "deploying" in text(section(page, f"stack-{staging.id}"))
     assert "No events yet." in text(section(page, f"stack-{build.id}"))
 

@@ -57,9 +57,12 @@
     row.appendChild(cell(event.type));
     row.appendChild(cell(cfnStatus(event.status)));
     row.appendChild(cell(event.reason));
-    // Keep id order: a late-committed event may carry a lower id than rows already shown.
+    // Keep the page's order (newest first unless data-order says oldest), by id: a late-committed
+    // event may carry a lower id than rows already shown.
+    var newestFirst = body.getAttribute("data-order") !== "oldest";
     var after = Array.prototype.find.call(body.rows, function (r) {
-      return Number(r.getAttribute("data-event-id")) > event.id;
+      var shown = Number(r.getAttribute("data-event-id"));
+      return newestFirst ? shown < event.id : shown > event.id;
     });
     body.insertBefore(row, after || null);
     var count = body.closest("section").querySelector(".event-count");
