@@ -16,6 +16,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import plans
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole
 from core.models.operations import StackAction, StackPhase
 from worker import links, templates
@@ -38,6 +39,11 @@ def _plan_of(session: Session, operation: Operation, setup: Setup) -> Operation:
         raise OperationRefused(f"apply {operation.id} does not name a plan of setup {setup.id}")
     if plan.status != OperationStatus.SUCCEEDED.value:
         raise OperationRefused(f"plan {plan.id} is {plan.status}, not succeeded: only a finished plan can be applied")
+    unbacked = plans.unreviewable(plan)
+    if unbacked:
+        raise OperationRefused(f"plan {plan.id} cannot be applied: {'; '.join(unbacked)}")
+    if plans.all_up_to_date(plan.stacks):
+        raise OperationRefused(f"plan {plan.id} found every stack up to date: there is nothing to apply")
     if plan.detail.get("setup_version") != setup.version:
         raise StalePlan(f"setup {setup.id} changed since plan {plan.id} was made "
                         f"(version {plan.detail.get('setup_version')} then, {setup.version} now); plan again")

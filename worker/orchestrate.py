@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import plans
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole
 from core.models.operations import StackPhase
 from worker import apply, cadence, context, events, teardown
@@ -89,6 +90,21 @@ def _start_next_wave(session: Session, operation: Operation, setup: Setup, follo
     return False
 
 
+def _succeed(session: Session, operation: Operation, setup: Setup) -> None:
+    if operation.kind == OperationKind.PLAN.value:
+        unbacked = plans.unreviewable(operation)
+        if unbacked:
+            # Every record says done, yet one outcome lacks AWS's answer: never call that reviewable.
+            error = "; ".join(unbacked)
+            if finish(session, operation, OperationStatus.FAILED, error):
+                logger.error("plan %s has stacks without evidence: %s", operation.id, error)
+            return
+    if operation.kind == OperationKind.APPLY.value:
+        operation.detail = {**operation.detail, **apply.summarise(operation, setup)}
+    if finish(session, operation, OperationStatus.SUCCEEDED):
+        logger.info("operation %s (%s of setup %s) succeeded", operation.id, operation.kind, setup.id)
+
+
 def _first_phase(operation: Operation, record: StackRecord, aws: AwsContext) -> StackPhase:
     if operation.kind == OperationKind.TEARDOWN.value:
         return teardown.start_record(record, aws)
@@ -96,7 +112,14 @@ def _first_phase(operation: Operation, record: StackRecord, aws: AwsContext) -> 
 
 
 def _conclude(session: Session, operation: Operation, setup: Setup) -> None:
+    """Record the outcome once every stack the start step recorded has one; else note what runs.
+
+    Only the recorded outcome of each of the operation's stacks concludes it: until the start step
+    has committed its records (``stacks_expected``), nothing here may read "no records" as "done".
+    """
     records = operation.stacks
+    if operation.stacks_expected is None or len(records) != operation.stacks_expected:
+        return
     phases = {StackPhase(r.phase) for r in records}
     active = phases - {StackPhase.PENDING, StackPhase.DONE, StackPhase.FAILED}
     if StackPhase.FAILED in phases and not active:
@@ -109,10 +132,7 @@ def _conclude(session: Session, operation: Operation, setup: Setup) -> None:
             logger.warning("operation %s failed: %s", operation.id, error)
         return
     if phases <= {StackPhase.DONE}:
-        if operation.kind == OperationKind.APPLY.value:
-            operation.detail = {**operation.detail, **apply.summarise(operation, setup)}
-        if finish(session, operation, OperationStatus.SUCCEEDED):
-            logger.info("operation %s (%s of setup %s) succeeded", operation.id, operation.kind, setup.id)
+        _succeed(session, operation, setup)
         return
     waiting = StackPhase.WAITING in phases
     set_status(session, operation, OperationStatus.WAITING if waiting else OperationStatus.RUNNING)

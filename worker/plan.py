@@ -17,6 +17,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import plans
 from core.models import Operation, Setup, SetupStatus, StackRecord, StackRole
 from core.models.operations import StackAction, StackPhase
 from worker import access, links, templates
@@ -137,10 +138,7 @@ def _plan_change_set(record: StackRecord, spec: StackSpec, aws: AwsContext, name
     try:
         ref = deployer.create_change_set(spec.stack_name, name, spec.template, spec.parameters, spec.tags)
     except ChangeSetEmpty:
-        record.action = StackAction.UNCHANGED.value
-        record.changes = []
-        record.status_reason = "up to date"
-        record.phase = StackPhase.DONE.value
+        on_change_set_empty(record)
         return False
     except StackNotReady as err:
         record.status_reason = str(err)
@@ -171,6 +169,6 @@ def on_change_set_empty(record: StackRecord) -> None:
     record.action = StackAction.UNCHANGED.value
     record.change_set_name = record.change_set_id = ""  # an empty change set is nothing to review or execute
     record.changes = []
-    record.change_set_status = "FAILED"
+    record.change_set_status = plans.EMPTY  # what CloudFormation answered for the empty change set
     record.status_reason = "up to date"
     record.phase = StackPhase.DONE.value

@@ -39,3 +39,8 @@ def retry_mode() -> str:
 
 def max_attempts() -> int:
     return int(os.environ.get("PORTAL_AWS_MAX_ATTEMPTS", "10"))
+
+
+def pending_resend_seconds() -> float:
+    """How long an operation may stay pending before the sweep sends its task again (worker/outbox.py)."""
+    return float(os.environ.get("PORTAL_PENDING_RESEND_SECONDS", "60"))

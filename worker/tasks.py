@@ -3,8 +3,8 @@
 ``worker.plan_setup``, ``worker.apply_setup`` and ``worker.teardown_setup`` are what the portal
 sends (docs/contracts.md). ``worker.follow_stack`` is the monitor: it looks at one stack once and
 re-queues itself with a countdown, so one worker process follows many stacks at once.
-``worker.resume_operations`` (queued by every worker at start) picks up the stacks a dead worker
-was following. A task that fails marks its operation failed with the reason, then re-raises.
+``worker.resume_operations`` (queued by every worker at start and every sweep) picks up the stacks
+a dead worker was following, and re-sends the task of an operation left pending (worker/outbox.py). A task that fails marks its operation failed with the reason, then re-raises.
 """
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import logging
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import Operation, OperationKind, Setup, StackRecord, utcnow
 from core.models.operations import StackPhase
-from worker import apply, context, db, lifecycle, monitor, orchestrate, plan, teardown
+from worker import apply, context, db, lifecycle, monitor, orchestrate, outbox, plan, settings, teardown
 from worker.celery_app import app
 from worker.lifecycle import ACTIVE
 from worker.monitor import Follow
@@ -69,6 +69,10 @@ def _begin(factory: sessionmaker[Session], operation_id: int, kind: OperationKin
         setup = session.get(Setup, operation.setup_id)
         assert setup is not None
         start(session, operation, setup, context.for_operation(operation, setup))
+        # Committed with the records themselves: from here on the operation may conclude.
+        session.flush()
+        operation.stacks_expected = session.scalar(
+            select(func.count()).select_from(StackRecord).where(StackRecord.operation_id == operation.id))
         session.commit()
     return True
 
@@ -163,4 +167,9 @@ def resume_operations() -> int:
     if follows:
         logger.info("resuming %d stack(s) of %d running operation(s)", len(follows), len(operation_ids))
     dispatch(follows)
+    outbox.resend_stale(factory, send_task, now, timedelta(seconds=settings.pending_resend_seconds()))
     return len(follows)
+
+
+def send_task(name: str, operation_id: int) -> None:
+    app.send_task(name, args=[operation_id])

@@ -30,16 +30,21 @@ class OperationStatus(str, enum.Enum):
         return self in (OperationStatus.SUCCEEDED, OperationStatus.FAILED, OperationStatus.CANCELLED)
 
 
-# At most one apply or teardown of a setup may be under way: the worker moves an operation to
-# running through this index, so a second one fails on the database itself (SQLite and PostgreSQL).
-ACTIVE_CHANGE_WHERE = text("kind IN ('apply', 'teardown') AND status IN ('running', 'waiting')")
+# At most one apply or teardown of a setup may be requested and unfinished, and at most one plan
+# prepared at a time: the portal inserts the pending row through these indexes, so a second request
+# (two tabs, a double click) fails on the database itself (SQLite and PostgreSQL), before any task
+# is queued.
+ONE_CHANGE_WHERE = text("kind IN ('apply', 'teardown') AND status IN ('pending', 'running', 'waiting')")
+ONE_PLAN_WHERE = text("kind = 'plan' AND status IN ('pending', 'running')")
 
 
 class Operation(Base):
     __tablename__ = "operations"
     __table_args__ = (
-        Index("uq_operations_active_change", "setup_id", unique=True,
-              sqlite_where=ACTIVE_CHANGE_WHERE, postgresql_where=ACTIVE_CHANGE_WHERE),
+        Index("uq_operations_one_change", "setup_id", unique=True,
+              sqlite_where=ONE_CHANGE_WHERE, postgresql_where=ONE_CHANGE_WHERE),
+        Index("uq_operations_one_plan", "setup_id", unique=True,
+              sqlite_where=ONE_PLAN_WHERE, postgresql_where=ONE_PLAN_WHERE),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,8 +56,15 @@ class Operation(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("operations.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When a worker's sweep last sent the task of this still-pending operation again (its first
+    # message was lost, or the portal died before sending it): worker/outbox.py.
+    resent_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     error: Mapped[str] = mapped_column(Text, default="")
+    # How many stack records the operation's start step committed; None until it has. An operation
+    # concludes only from the recorded outcome of that many stacks, so "no records yet" is never
+    # read as "every stack done".
+    stacks_expected: Mapped[int | None] = mapped_column(default=None)
     # {"resource": ..., "type": ..., "reason": ..., "stack": ...} for a failed apply.
     root_cause: Mapped[dict[str, Any]] = mapped_column(default=dict)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -63,7 +63,10 @@ def add_stack(session: Session, operation: Operation, role: str = "deploy", acco
         "stack_name": name, "region": REGION, "action": "create", "phase": "done",
         "changes": BUILD_CHANGES if role == "build" else DEPLOY_CHANGES,
         "change_set_name": f"portal-{operation.setup_id}-{operation.id}", "change_set_type": "CREATE",
+        "change_set_status": "CREATE_COMPLETE",
     }
+    if fields.get("action") == "unchanged":
+        values.update(changes=[], change_set_name="", change_set_status="FAILED", status_reason="up to date")
     values.update(fields)
     record = StackRecord(operation_id=operation.id, role=role, account_id=account_id, **values)
     session.add(record)
@@ -93,6 +96,8 @@ def add_plan(session: Session, setup: Setup, status: str = "succeeded", error: s
         add_stack(session, plan, "deploy", STAGING, **stacks.get("staging", {}))
         add_stack(session, plan, "deploy", PRODUCTION, **stacks.get("production", {}))
         add_stack(session, plan, "build", BUILD, **stacks.get("build", {}))
+        plan.stacks_expected = 3
+        session.flush()
     return plan
 
 
@@ -103,6 +108,8 @@ def add_apply(session: Session, setup: Setup, plan: Operation, status: str = "ru
         add_stack(session, applied, planned.role, planned.account_id, stack_name=planned.stack_name,
                   action=planned.action, phase="pending", changes=planned.changes,
                   change_set_name=planned.change_set_name, detail=dict(planned.detail))
+    applied.stacks_expected = len(plan.stacks)
+    session.flush()
     session.refresh(applied)
     return applied
 

@@ -40,7 +40,8 @@ def prepare(worker_db: Any, setup_id: int) -> int:
     refs = [deployer.create_change_set(name, "portal-load", template, {}, {}) for name in names]
     wait_for(lambda: all(deployer.describe_change_set(n, "portal-load").is_ready for n in names), 30, "change sets")
     with worker_db() as session:
-        operation = Operation(setup_id=setup_id, kind="apply", requested_by="alice", status="running")
+        operation = Operation(setup_id=setup_id, kind="apply", requested_by="alice", status="running",
+                              stacks_expected=STACKS)
         session.add(operation)
         session.flush()
         for name, ref in zip(names, refs):
