@@ -181,6 +181,9 @@ def build_spec() -> dict[str, Any]:
             },
             "/api/v1/setups/{setup_id}/plan": {
                 "post": {"operationId": "requestPlan", "parameters": setup_id,
+                         "description": "Create the change sets for review. While a plan of this same version of "
+                                        "the setup is being prepared, that plan is answered instead of a second "
+                                        "one; while a plan of an older version is, the request is refused (409).",
                          "responses": {"202": _json(_ref("Operation"), "The plan operation, pending."),
                                        **_errors("401", "403", "404", "409", "503")}},
             },

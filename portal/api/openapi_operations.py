@@ -137,10 +137,18 @@ def paths(setup_id: list[dict[str, Any]], operation_id: list[dict[str, Any]], pa
         "/api/v1/operations/{operation_id}/apply": {
             "post": {"operationId": "applyPlan", "parameters": operation_id,
                      "description": "Execute the reviewed plan's change sets. Refused (409) when the plan did not "
-                                    "succeed, the setup changed since, a newer plan exists, the plan was applied "
-                                    "already, or another apply or teardown is under way.",
+                                    "succeed, a change set is not described, every stack is up to date, the "
+                                    "setup changed since, a newer plan exists, the plan was applied already, or "
+                                    "another apply or teardown is requested or under way.",
                      "responses": {"202": json(_ref("Operation"), "The apply operation, pending."),
                                    **errors("401", "403", "404", "409", "503")}},
+        },
+        "/api/v1/operations/{operation_id}/cancel": {
+            "post": {"operationId": "cancelOperation", "parameters": operation_id,
+                     "description": "Cancel an operation that no worker has started yet (pending), e.g. one whose "
+                                    "task was lost. Refused (409) once a worker has started or it has finished.",
+                     "responses": {"200": json(_ref("Operation"), "The operation, cancelled."),
+                                   **errors("401", "403", "404", "409")}},
         },
         "/api/v1/setups/{setup_id}/teardown": {
             "post": {"operationId": "requestTeardown", "parameters": setup_id, "requestBody": teardown_body,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from core.models import Operation, OperationKind, OperationStatus
 from portal.api import bp
 from portal.api.routes import ApiError, json_body, load_operation, load_setup, page_number
+from portal import operation_requests as requests
 from portal.db import get_session
 from portal.deployments import service, views
 from portal.security import permission_required
@@ -90,3 +91,15 @@ def request_teardown(setup_id: int):
     except service.Refused as err:
         raise ApiError(409, {"status": [str(err)]}) from err
     return accepted(operation)
+
+
+@bp.post("/operations/<int:operation_id>/cancel")
+@permission_required("setup.apply")
+def cancel_operation(operation_id: int):
+    """Cancel an operation no worker has started yet: 200 with it, 409 when it is no longer pending."""
+    operation = load_operation(operation_id)
+    try:
+        requests.cancel_pending(get_session(), operation, g.api_user.username)
+    except requests.NotCancellable as err:
+        raise ApiError(409, {"status": [str(err)]}) from err
+    return views.summary_json(operation)

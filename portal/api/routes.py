@@ -216,6 +216,8 @@ def request_plan(setup_id: int):
     except service.NotReady as err:
         service.record_refusal(db, "setup.plan", setup, str(err))
         raise ApiError(409, {"status": [str(err)]}) from err
+    except service.PlanInProgress as err:
+        raise ApiError(409, {"plan": [str(err)]}) from err
     if operation.status == OperationStatus.FAILED.value:
         raise ApiError(503, {"queue": [operation.error]}, operation=operation_json(operation))
     response = jsonify(operation_json(operation))

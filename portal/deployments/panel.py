@@ -21,7 +21,9 @@ def setup_panel(session: Session, setup: Setup) -> dict[str, Any]:
     plan = service.latest(session, setup, OperationKind.PLAN.value)
     change = service.latest(session, setup, OperationKind.APPLY.value, OperationKind.TEARDOWN.value)
     applied = service.latest(session, setup, OperationKind.APPLY.value)
+    state, _ = service.state_of(session, setup)
     return {
+        "state": state,
         "plan": plan,
         **(plan_review(session, setup, plan) if plan is not None else {"plan_refusal": "", "applied_by": None}),
         "change": change,

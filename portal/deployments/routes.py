@@ -7,6 +7,7 @@ from flask import abort, current_app, flash, jsonify, make_response, redirect, r
 from flask_login import current_user
 
 from core.models import Operation, OperationKind, OperationStatus, Setup
+from portal import operation_requests as requests
 from portal.db import get_session
 from portal.deployments import bp, service, views
 from portal.deployments.forms import ApplyForm, TeardownForm
@@ -120,6 +121,21 @@ def apply(setup_id: int, plan_id: int):
         flash(f"Apply #{applied.id} of plan #{plan_id} requested: the stacks' events appear below as they "
               "happen.", "success")
     return redirect(operation_url(applied))
+
+
+@bp.post("/setups/<int:setup_id>/operations/<int:operation_id>/cancel")
+@permission_required("setup.apply")
+def cancel(setup_id: int, operation_id: int):
+    """Cancel an operation no worker has started yet (its task lost, or requested by mistake)."""
+    setup = load_setup(setup_id)
+    op = load_operation(setup, operation_id)
+    try:
+        requests.cancel_pending(get_session(), op, current_user.username)
+    except requests.NotCancellable as err:
+        flash(str(err), "error")
+    else:
+        flash(f"{op.kind.capitalize()} #{op.id} was cancelled before anything ran.", "success")
+    return redirect(operation_url(op))
 
 
 @bp.route("/setups/<int:setup_id>/teardown", methods=["GET", "POST"])

@@ -1,21 +1,22 @@
 """Applying a reviewed plan and tearing a setup down: the checks and steps shared by the pages and the API.
 
 The worker owns every AWS call; the portal records an operation, commits, then sends the task by name
-(docs/contracts.md). The worker checks the plan again when it starts, and the database's unique index
-uq_operations_active_change refuses a second running apply or teardown: the checks here give the user
-a clear answer before anything is queued.
+(docs/contracts.md, portal/operation_requests.py). The worker checks the plan again when it starts,
+and the database's unique index uq_operations_one_change refuses a second unfinished apply or
+teardown: the checks here give the user a clear answer before anything is written.
 """
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackEvent, StackRecord
-from portal import audit, queue
+from core import lifecycle, plans
+from portal import audit
+from portal import operation_requests as requests
 from portal.setups.service import MAX_ID, as_utc
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,21 @@ def latest(session: Session, setup: Setup, *kinds: str) -> Operation | None:
                            .order_by(Operation.id.desc()).limit(1)).first()
 
 
+def latest_not_cancelled(session: Session, setup: Setup, *kinds: str) -> Operation | None:
+    """The newest operation of these kinds that was not cancelled (a cancelled one ran nothing)."""
+    return session.scalars(select(Operation).where(
+        Operation.setup_id == setup.id, Operation.kind.in_(kinds),
+        Operation.status != OperationStatus.CANCELLED.value,
+    ).order_by(Operation.id.desc()).limit(1)).first()
+
+
+def state_of(session: Session, setup: Setup) -> tuple[lifecycle.SetupState, datetime]:
+    """The setup's lifecycle state, derived from its operations, and when it last changed."""
+    plan = latest_not_cancelled(session, setup, OperationKind.PLAN.value)
+    change = latest_not_cancelled(session, setup, *CHANGING)
+    return lifecycle.setup_state(setup, plan, change), lifecycle.last_activity(setup, plan, change)
+
+
 def active_change(session: Session, setup_id: int) -> Operation | None:
     """Return the apply or teardown of the setup that has not finished yet, if any."""
     return session.scalars(select(Operation).where(
@@ -86,6 +102,11 @@ def apply_refusal(session: Session, setup: Setup, plan: Operation) -> str:
         return f"Plan #{plan.id} is still {status}: wait until its changes are listed, then review them."
     if status != OperationStatus.SUCCEEDED.value:
         return f"Plan #{plan.id} {status}, so there is nothing to apply. Plan again."
+    unbacked = plans.unreviewable(plan)
+    if unbacked:
+        return f"Plan #{plan.id} cannot be applied: {'; '.join(unbacked)}. Plan again."
+    if plans.all_up_to_date(plan.stacks):
+        return f"Plan #{plan.id} found every stack up to date: there is nothing to apply."
     planned_version = plan.detail.get("setup_version")
     if planned_version != setup.version:
         return (f"The setup changed since plan #{plan.id} was made (version {planned_version} then, "
@@ -118,6 +139,10 @@ def teardown_refusal(session: Session, setup: Setup) -> str:
     if running is not None:
         return (f"{running.kind.capitalize()} #{running.id} of this setup is still {running.status}: "
                 "wait for it to finish.")
+    last = latest_not_cancelled(session, setup, *CHANGING)
+    if last is not None and last.kind == OperationKind.TEARDOWN.value and last.status == OperationStatus.SUCCEEDED.value:
+        return (f"Teardown #{last.id} already deleted this setup's stacks and nothing was applied since: "
+                "there is nothing left to tear down.")
     return ""
 
 
@@ -136,33 +161,6 @@ def _refuse(session: Session, action: str, setup: Setup, reason: str, detail: di
     return Refused(reason)
 
 
-def _record_and_enqueue(session: Session, setup: Setup, kind: OperationKind, task: str, username: str,
-                        action: str, plan_id: int | None = None) -> Operation:
-    """Commit a pending operation, then send ``task`` with its id; a broker that is down fails it."""
-    # The task id is chosen up front and stored with the row, so nothing writes the row after the
-    # worker may have started on it.
-    task_id = str(uuid.uuid4())
-    operation = Operation(setup_id=setup.id, kind=kind.value, status=OperationStatus.PENDING.value,
-                          requested_by=username, plan_id=plan_id,
-                          detail={"task_id": task_id, "setup_version": setup.version})
-    session.add(operation)
-    session.commit()
-    target = f"setup {setup.id}"
-    detail = {"operation": operation.id} | ({"plan": plan_id} if plan_id else {})
-    try:
-        queue.enqueue(task, operation.id, task_id=task_id)
-    except queue.QueueUnavailable as err:
-        operation.status = OperationStatus.FAILED.value
-        operation.error = str(err)
-        operation.finished_at = datetime.now(UTC)
-        audit.record(action, audit.FAILED, target=target, message=str(err), detail=detail)
-        session.commit()
-        return operation
-    audit.record(action, audit.SUCCESS, target=target, detail=detail)
-    session.commit()
-    return operation
-
-
 def request_apply(session: Session, setup: Setup, plan: Operation, username: str) -> Operation:
     """Record an apply of the reviewed plan, commit, then enqueue ``worker.apply_setup`` with its id.
 
@@ -172,8 +170,12 @@ def request_apply(session: Session, setup: Setup, plan: Operation, username: str
     reason = apply_refusal(session, setup, plan)
     if reason:
         raise _refuse(session, "setup.apply", setup, reason, {"plan": plan.id})
-    return _record_and_enqueue(session, setup, OperationKind.APPLY, queue.APPLY_SETUP, username, "setup.apply",
-                               plan_id=plan.id)
+    try:
+        return requests.record_and_enqueue(session, setup, OperationKind.APPLY, username, "setup.apply",
+                                           plan_id=plan.id)
+    except requests.AlreadyRequested as err:
+        # Another tab or person got there first, between the check above and the insert.
+        raise _refuse(session, "setup.apply", setup, str(err), {"plan": plan.id}) from err
 
 
 def request_teardown(session: Session, setup: Setup, confirmation: str, username: str) -> Operation:
@@ -192,8 +194,10 @@ def request_teardown(session: Session, setup: Setup, confirmation: str, username
         audit.record("setup.teardown", audit.FAILED, target=f"setup {setup.id}", message=str(err))
         session.commit()
         raise err
-    return _record_and_enqueue(session, setup, OperationKind.TEARDOWN, queue.TEARDOWN_SETUP, username,
-                               "setup.teardown")
+    try:
+        return requests.record_and_enqueue(session, setup, OperationKind.TEARDOWN, username, "setup.teardown")
+    except requests.AlreadyRequested as err:
+        raise _refuse(session, "setup.teardown", setup, str(err)) from err
 
 
 def events_after(session: Session, operation: Operation, after: int,

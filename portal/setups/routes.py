@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.models import OperationStatus, Setup, SetupStatus
 from portal.db import get_session
+from portal.deployments import service as deployment_service
 from portal.deployments.panel import setup_panel
 from portal.errors import error_response
 from portal.security import permission_required
@@ -117,8 +118,10 @@ def save_step(setup: Setup, form, step: str, values: Callable[[], dict[str, Any]
 @bp.get("/")
 @permission_required("setup.view")
 def index():
-    setups = get_session().scalars(select(Setup).order_by(Setup.updated_at.desc(), Setup.id.desc())).all()
-    return render_template("setups/index.html", setups=setups, steps=dict(STEPS))
+    session = get_session()
+    rows = [(setup, *deployment_service.state_of(session, setup)) for setup in session.scalars(select(Setup))]
+    rows.sort(key=lambda row: (row[2], row[0].id), reverse=True)  # the most recent activity first
+    return render_template("setups/index.html", rows=rows, steps=dict(STEPS))
 
 
 @bp.route("/setups/new", methods=["GET", "POST"])
@@ -197,6 +200,9 @@ def request_plan(setup_id: int):
         service.record_refusal(session, "setup.plan", setup, str(err))
         flash(str(err), "error")
         return redirect(step_url(setup, err.step))
+    except service.PlanInProgress as err:
+        flash(str(err), "error")
+        return redirect(step_url(setup, "review"))
     if operation.status == OperationStatus.FAILED.value:
         flash(f"Plan #{operation.id} could not be requested. {operation.error}", "error")
     else:

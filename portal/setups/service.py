@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.models import Operation, OperationKind, OperationStatus, Setup, SetupStatus, SourceProvider
-from portal import audit, queue
+from core.models import Operation, OperationKind, Setup, SetupStatus, SourceProvider
+from portal import audit
+from portal import operation_requests as requests
 from portal.setups import rules
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,13 @@ class SetupConflict(Exception):
             f"Someone else changed this setup while you were editing it{detail}. "
             "Your changes were not saved: reload the page to see the current values, then make your change again."
         )
+
+
+class PlanInProgress(Exception):
+    def __init__(self, existing: Operation | None):
+        which = f"Plan #{existing.id}" if existing is not None else "Another plan"
+        super().__init__(f"{which} of an earlier version of this setup is still being prepared. Wait until it "
+                         "finishes (a few seconds), then plan again to include the latest changes.")
 
 
 class NameTaken(Exception):
@@ -177,28 +184,26 @@ def request_plan(session: Session, setup: Setup, username: str) -> Operation:
     """Record a pending plan operation, commit, then enqueue ``worker.plan_setup`` with its id.
 
     When the broker is down the operation is marked failed with the reason, and returned all the same.
+    A plan of this same version of the setup that is still being prepared is returned instead of a
+    second one (two tabs, a double click: one plan).
 
     :raise NotReady: the setup is still a draft
+    :raise PlanInProgress: a plan of an older version is still being prepared (audited as denied)
     """
     if setup.status != SetupStatus.READY.value:
         raise NotReady(setup.wizard_step)
-    # The task id is chosen up front and stored with the row, so nothing writes the row after the
-    # worker may have started on it.
-    task_id = str(uuid.uuid4())
-    operation = Operation(setup_id=setup.id, kind=OperationKind.PLAN.value, status=OperationStatus.PENDING.value,
-                          requested_by=username, detail={"task_id": task_id, "setup_version": setup.version})
-    session.add(operation)
-    session.commit()
-    target = f"setup {setup.id}"
     try:
-        queue.enqueue(queue.PLAN_SETUP, operation.id, task_id=task_id)
-    except queue.QueueUnavailable as err:
-        operation.status = OperationStatus.FAILED.value
-        operation.error = str(err)
-        operation.finished_at = datetime.now(UTC)
-        audit.record("setup.plan", audit.FAILED, target=target, message=str(err), detail={"operation": operation.id})
+        return requests.record_and_enqueue(session, setup, OperationKind.PLAN, username, "setup.plan")
+    except requests.AlreadyRequested as err:
+        existing = err.existing
+    if existing is not None and existing.detail.get("setup_version") == setup.version:
+        audit.record("setup.plan", audit.SUCCESS, target=f"setup {setup.id}",
+                     message=f"plan #{existing.id} of this version was already being prepared",
+                     detail={"operation": existing.id, "joined": True})
         session.commit()
-        return operation
-    audit.record("setup.plan", audit.SUCCESS, target=target, detail={"operation": operation.id})
+        return existing
+    refusal = PlanInProgress(existing)
+    audit.record("setup.plan", audit.DENIED, target=f"setup {setup.id}", message=str(refusal),
+                 detail={"operation": existing.id} if existing is not None else {})
     session.commit()
-    return operation
+    raise refusal
