@@ -8,7 +8,6 @@ HTTP server; portal and worker share one SQLite file.
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.request
 from collections.abc import Iterator
@@ -17,12 +16,11 @@ import pytest
 import redis
 from playwright.sync_api import Page, expect, sync_playwright
 
-from core.config import REPO_ROOT
 from core.db import upgrade
 from emulator.server import EmulatorServer
 from tests.portal.helpers import PASSWORD, TEST_SECRET
 from tests.portal.live import CHROMIUM, CHROMIUM_ARGS, serve_portal
-from tests.worker.celery_helpers import WorkerProcess
+from tests.worker.celery_helpers import WorkerProcess, emulator_worker_environment
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -71,15 +69,7 @@ def broker() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def worker(emulator: str, database: str, broker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     """A real Celery worker, configured only through the environment, as `make run` starts it."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID", "PORTAL_TEMPLATE_BASE_URL")}
-    env.update({
-        "AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-        "CELERY_BROKER_URL": BROKER, "PORTAL_DATABASE_URL": database, "PYTHONPATH": str(REPO_ROOT),
-        # The emulator answers at once: poll it quickly.
-        "PORTAL_POLL_STEADY_SECONDS": "0.3", "PORTAL_POLL_FAST_SECONDS": "0.1", "PORTAL_POLL_CALLS_PER_MINUTE": "1000",
-    })
+    env = emulator_worker_environment(emulator, database, BROKER)
     process = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log", env)
     yield process
     process.stop()
