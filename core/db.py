@@ -1,6 +1,7 @@
 """Engine, sessions and migrations for the shared database."""
 from __future__ import annotations
 
+import fcntl
 import logging
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,11 +9,17 @@ from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, pool, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The key of the PostgreSQL advisory lock that migrating holds: any fixed number, the same in every process.
+# Advisory locks belong to one database, so two portals on two databases never wait for each other.
+MIGRATION_LOCK_KEY = 7_341_902_115
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -61,6 +68,66 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "heads") -> None:
-    """Apply migrations up to ``revision``."""
-    log.info("Migrating database to %s", revision)
-    command.upgrade(alembic_config(url), revision)
+    """Apply migrations up to ``revision``, in one process at a time, and only if they are not applied yet.
+
+    Every entry point migrates on start (each gunicorn worker, the Celery worker, the CLI), so several
+    processes reach this at once on a fresh database: the first takes a lock shared across processes
+    and migrates; the others wait for it, then find the database migrated and do nothing.
+    """
+    config = alembic_config(url)
+    wanted = _target_revisions(config, revision)
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        # AUTOCOMMIT: reading the revision must not leave a transaction (and its locks) open while
+        # another process, or Alembic's own connection below, changes the schema.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if _current_revisions(conn) == wanted:
+                return
+            with _migration_lock(conn, url):
+                # Whoever held the lock before us may have done the work.
+                if _current_revisions(conn) == wanted:
+                    log.info("Database migrated by another process meanwhile")
+                    return
+                log.info("Migrating database to %s", revision)
+                command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def _target_revisions(config: Config, revision: str) -> set[str]:
+    script = ScriptDirectory.from_config(config)
+    if revision == "heads":
+        return set(script.get_heads())
+    return {script.get_revision(revision).revision}
+
+
+def _current_revisions(conn: Connection) -> set[str]:
+    return set(MigrationContext.configure(conn).get_current_heads())
+
+
+@contextmanager
+def _migration_lock(conn: Connection, url: str) -> Iterator[None]:
+    """Hold a lock that every process migrating this database takes: advisory on PostgreSQL, a file on SQLite."""
+    if conn.dialect.name == "postgresql":
+        log.info("Taking the database's migration lock")
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        return
+    database = make_url(url).database if conn.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        # An in-memory database belongs to this process alone; other dialects are not supported.
+        yield
+        return
+    # SQLite cannot lock a schema change against a rival's: a file beside the database can. The
+    # file stays: deleting it would let a late process lock a new file while another holds the old one.
+    lock_path = Path(f"{database}.migrate-lock")
+    with lock_path.open("a") as lock_file:
+        log.info("Taking the migration lock %s", lock_path)
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)

@@ -57,8 +57,8 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ] && [ -z "${AWS_PROFILE:-}" ] && [ -z "${AWS_AC
   wait_for emulator "$AWS_ENDPOINT_URL/moto-api/"
 fi
 
-# ensure-admin applies the migrations (create_app does) before gunicorn's workers start, then
-# prints the first admin's password once.
+# ensure-admin migrates (create_app does; core.db.upgrade migrates once, under a lock, whoever starts
+# first: this, the worker or a gunicorn worker), then prints the first admin's password once.
 "$VENV_BIN/python" -m portal ensure-admin
 
 echo "Starting the worker"

@@ -9,7 +9,7 @@ import logging
 import os
 
 from celery import Celery, bootsteps
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready
 
 from core import config
 
@@ -35,6 +35,18 @@ app.conf.update(
     worker_hijack_root_logger=False,
     timezone="UTC",
 )
+
+
+@worker_init.connect
+def _migrate(**_: object) -> None:
+    """Bring the database to the current schema before the pool starts, so the worker may start first.
+
+    core.db.upgrade takes a lock across processes and does nothing on a migrated database, so a
+    portal starting beside it (or another worker) never migrates at the same time.
+    """
+    from core.db import upgrade
+
+    upgrade(config.database_url())
 
 
 @worker_process_init.connect

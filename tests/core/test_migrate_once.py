@@ -1,0 +1,86 @@
+"""core.db.upgrade migrates a database once, however many processes start on it at the same time."""
+from __future__ import annotations
+
+import fcntl
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from core.config import REPO_ROOT
+from core.db import MIGRATION_LOCK_KEY, make_engine, upgrade
+
+MIGRATE = "import logging, sys; logging.basicConfig(level=logging.INFO); from core.db import upgrade; upgrade(sys.argv[1])"
+RAN = "Migrating database to heads"
+SKIPPED = "Database migrated by another process meanwhile"
+
+
+def empty_postgres(url: str) -> str:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_url(request, tmp_path):
+    """An empty, never migrated database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    return empty_postgres(request.getfixturevalue("postgres_url"))
+
+
+@contextmanager
+def holding_migration_lock(url: str):
+    """Take the lock every migrating process takes, as a process in the middle of migrating would hold it."""
+    if url.startswith("sqlite"):
+        with Path(url.removeprefix("sqlite:///") + ".migrate-lock").open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            yield
+        return
+    engine = make_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        yield
+        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    engine.dispose()
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_processes_starting_together_migrate_once(fresh_url, tmp_path):
+    logs = [tmp_path / f"migrate-{n}.log" for n in range(3)]
+    with holding_migration_lock(fresh_url):
+        procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, fresh_url], cwd=REPO_ROOT,
+                                  stdout=log.open("w"), stderr=subprocess.STDOUT) for log in logs]
+        # Each found the database unmigrated and now waits for the lock: the race a fresh start runs.
+        wait_until(lambda: all("Taking" in log.read_text() for log in logs)
+                   or any(proc.poll() is not None for proc in procs), 30, "all three to wait for the lock")
+        assert all(proc.poll() is None for proc in procs), "a process did not wait for the lock"
+    for proc in procs:
+        assert proc.wait(60) == 0, [log.read_text() for log in logs]
+    outputs = [log.read_text() for log in logs]
+    assert sum(RAN in out for out in outputs) == 1, outputs
+    assert sum(SKIPPED in out for out in outputs) == 2, outputs
+    engine = make_engine(fresh_url)
+    assert {"users", "operations", "user_sessions", "alembic_version"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_a_migrated_database_is_not_locked_or_migrated_again(database_url, caplog):
+    """tests/conftest.py's database is migrated: upgrade returns without waiting, even while the lock is held."""
+    caplog.set_level("INFO", logger="core.db")
+    with holding_migration_lock(database_url):
+        upgrade(database_url)
+    assert RAN not in caplog.text and "Taking" not in caplog.text

@@ -1,0 +1,96 @@
+"""First start: gunicorn with several workers on a fresh database migrates it once and every worker serves."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from core.db import make_engine
+from tests.portal.helpers import TEST_SECRET
+
+FIRST_MIGRATION = "Running upgrade  -> 0001"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_url(request, tmp_path):
+    """An empty database nothing has migrated yet."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'first.db'}"
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return json.load(response) == {"status": "ok", "database": "ok"}
+    except OSError:
+        return False
+
+
+def wait_until(condition, server: subprocess.Popen, log: Path, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert server.poll() is None, f"gunicorn exited while waiting for {what}:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}:\n{log.read_text()}"
+        time.sleep(0.1)
+
+
+def served_by(log: Path) -> list[str]:
+    """The worker pids of the access log's lines (see --access-logformat below)."""
+    return re.findall(r"^served-by <?(\d+)>? /healthz$", log.read_text(), re.MULTILINE)
+
+
+def test_gunicorn_with_two_workers_migrates_a_fresh_database_once(fresh_url, tmp_path):
+    port, log = free_port(), tmp_path / "gunicorn.log"
+    env = {**os.environ, "PORTAL_DATABASE_URL": fresh_url, "PORTAL_SECRET_KEY": TEST_SECRET,
+           "PORTAL_INSTANCE_DIR": str(tmp_path), "PORTAL_ENV": "production"}
+    # The README's Docker command, as a Flask deployment guide would have it, plus an access log naming the pid.
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--access-logfile", "-", "--access-logformat", "served-by %(p)s %(U)s", "portal.wsgi:app"],
+        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: log.read_text().count("Portal created") == 2, server, log, 30, "both workers to load")
+        wait_until(lambda: healthy(port), server, log, 30, "/healthz")
+        # Hold one worker on a request it has not finished reading (a sync worker serves one at a
+        # time); the next request can only be answered by the other.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as held:
+            held.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            before = len(served_by(log))
+            assert healthy(port)
+            wait_until(lambda: len(served_by(log)) > before, server, log, 10, "the access log")
+            held.sendall(b"Connection: close\r\n\r\n")
+            assert held.recv(4096).startswith(b"HTTP/1.1 200")
+        wait_until(lambda: len(served_by(log)) > before + 1, server, log, 10, "the access log")
+        assert len(set(served_by(log)[before:])) == 2, log.read_text()
+        output = log.read_text()
+        assert output.count(FIRST_MIGRATION) == 1, output
+        assert output.count("Migrating database to heads") == 1, output
+        assert "Traceback" not in output and "Worker exiting" not in output, output
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    engine = make_engine(fresh_url)
+    assert {"users", "operations", "user_sessions", "alembic_version"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
