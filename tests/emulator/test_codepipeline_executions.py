@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -52,7 +53,7 @@ def test_source_action_shows_the_pushed_commit(client):
     )["pipelineExecution"]
 
     source = action(state, "Source", "Source")
-    assert len(pushed.commit_id) == 40 and int(pushed.commit_id, 16) >= 0
+    assert re.fullmatch("[0-9a-f]{40}", pushed.commit_id), pushed.commit_id  # a git commit id
     assert source["currentRevision"]["revisionId"] == pushed.commit_id
     assert source["latestExecution"]["summary"] == "Fix rounding of totals"
     assert pushed.commit_id in source["revisionUrl"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import urllib.error
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.emulator.helpers import control, make_client
 
@@ -76,8 +77,9 @@ def test_stats_count_calls_per_service_and_action(emulator):
 def test_stats_count_throttled_calls_and_clear_on_delete(emulator):
     control(emulator, "throttle", {"fraction": 1.0})
     cfn = make_client(emulator, "cloudformation")
-    with pytest.raises(Exception):
+    with pytest.raises(ClientError) as refused:
         cfn.describe_stacks()
+    assert refused.value.response["Error"]["Code"] == "Throttling"
     assert control(emulator, "stats")["calls"]["cloudformation"]["DescribeStacks"] == 1
 
     assert control(emulator, "stats", method="DELETE") == {"calls": {}}

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import redis
 from celery import Celery
 
 from core.config import REPO_ROOT
@@ -25,8 +26,6 @@ def sender(broker_url: str) -> Celery:
 
 
 def flush(broker_url: str) -> None:
-    import redis
-
     redis.Redis.from_url(broker_url).flushdb()
 
 
@@ -83,8 +82,6 @@ class RedisServer:
              "--appendonly", "no", "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
-        import redis
-
         wait_for(lambda: _pings(redis.Redis.from_url(self.url)), 10, "redis-server to start")
 
     def stop(self) -> None:
@@ -97,7 +94,7 @@ class RedisServer:
 def _pings(client: Any) -> bool:
     try:
         return bool(client.ping())
-    except Exception:  # noqa: BLE001 - not up yet
+    except redis.exceptions.ConnectionError:  # not up yet
         return False
 
 

@@ -11,6 +11,8 @@ from tests.worker.conftest import (
     BOOTSTRAP_ROLE, BUILD, DEFAULT_ACCOUNT, PRODUCTION, REGION, STAGING, account_client, assume_role_access, by_stack,
 )
 from worker import tasks, templates
+from worker.sessions import AssumeRoleFailed
+from worker.stackspec import SetupIncomplete
 
 
 def test_plan_creates_one_change_set_per_stack_and_executes_nothing(aws_env, make_setup, run_plan):
@@ -85,7 +87,7 @@ def test_incomplete_setup_fails_the_plan_with_the_reason(aws_env, make_setup, ma
     setup_id = make_setup(region=None)
     plan_id = make_operation(setup_id, OperationKind.PLAN)
 
-    with pytest.raises(Exception, match="missing region"):
+    with pytest.raises(SetupIncomplete, match="missing region"):
         tasks.plan_setup(plan_id)
 
     plan = driver.operation(plan_id)
@@ -95,7 +97,7 @@ def test_incomplete_setup_fails_the_plan_with_the_reason(aws_env, make_setup, ma
 def test_draft_setup_is_not_planned(aws_env, make_setup, make_operation, driver):
     plan_id = make_operation(make_setup(status="draft"), OperationKind.PLAN)
 
-    with pytest.raises(Exception, match="finish the wizard"):
+    with pytest.raises(SetupIncomplete, match="finish the wizard"):
         tasks.plan_setup(plan_id)
 
     assert driver.operation(plan_id).status == OperationStatus.FAILED.value
@@ -106,7 +108,7 @@ def test_unreachable_account_fails_the_plan_with_the_reason(aws_env, make_setup,
     access[PRODUCTION]["role_name"] = "MissingRole"
     plan_id = make_operation(make_setup(access=access), OperationKind.PLAN)
 
-    with pytest.raises(Exception, match="MissingRole"):
+    with pytest.raises(AssumeRoleFailed, match="MissingRole"):
         tasks.plan_setup(plan_id)
 
     assert "cannot assume arn:aws:iam::333333333333:role/MissingRole" in driver.operation(plan_id).error

@@ -124,7 +124,7 @@ def test_client_config_uses_botocore_retry_modes(monkeypatch):
 
 def test_client_config_rejects_unknown_retry_mode(monkeypatch):
     monkeypatch.setenv("PORTAL_AWS_RETRY_MODE", "yolo")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be standard or adaptive, not 'yolo'"):
         client_config()
 
 
