@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.models import Operation, OperationKind, OperationStatus, Setup
+from core.models import ONE_AT_A_TIME, Operation, OperationKind, OperationStatus, Setup
 from portal import audit, queue
 
 log = logging.getLogger(__name__)
@@ -26,13 +26,6 @@ TASKS = {
     OperationKind.APPLY: queue.APPLY_SETUP,
     OperationKind.TEARDOWN: queue.TEARDOWN_SETUP,
 }
-# The kinds that share one unique index: what may be unfinished beside a new request of ``kind``.
-RIVALS = {
-    OperationKind.PLAN: ((OperationKind.PLAN.value,), (OperationStatus.PENDING.value, OperationStatus.RUNNING.value)),
-    OperationKind.APPLY: ((OperationKind.APPLY.value, OperationKind.TEARDOWN.value),
-                          (OperationStatus.PENDING.value, OperationStatus.RUNNING.value, OperationStatus.WAITING.value)),
-}
-RIVALS[OperationKind.TEARDOWN] = RIVALS[OperationKind.APPLY]
 
 
 class AlreadyRequested(Exception):
@@ -54,9 +47,12 @@ class NotCancellable(Exception):
 
 
 def unfinished_rival(session: Session, setup_id: int, kind: OperationKind) -> Operation | None:
-    kinds, statuses = RIVALS[kind]
+    """The operation that the unique index a new request of ``kind`` goes through holds already, if any."""
+    rule = ONE_AT_A_TIME[kind]
     return session.scalars(select(Operation).where(
-        Operation.setup_id == setup_id, Operation.kind.in_(kinds), Operation.status.in_(statuses),
+        Operation.setup_id == setup_id,
+        Operation.kind.in_([k.value for k in rule.kinds]),
+        Operation.status.in_([s.value for s in rule.statuses]),
     ).order_by(Operation.id).limit(1)).first()
 
 

@@ -2,6 +2,8 @@
 from core.models.accounts import ApiToken, AuditEntry, AuditLogIsAppendOnly, Role, User, UserSession
 from core.models.base import Base, utcnow
 from core.models.operations import (
+    ONE_AT_A_TIME,
+    OneAtATime,
     Operation,
     OperationKind,
     OperationStatus,
@@ -12,7 +14,7 @@ from core.models.operations import (
 from core.models.setups import AccessMethod, Setup, SetupStatus, SourceProvider
 
 __all__ = [
-    "AccessMethod", "ApiToken", "AuditEntry", "AuditLogIsAppendOnly", "Base", "Operation",
+    "ONE_AT_A_TIME", "OneAtATime", "AccessMethod", "ApiToken", "AuditEntry", "AuditLogIsAppendOnly", "Base", "Operation",
     "OperationKind", "OperationStatus", "Role", "Setup", "SetupStatus", "SourceProvider",
     "StackEvent", "StackRecord", "StackRole", "User", "UserSession", "utcnow",
 ]

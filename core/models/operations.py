@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,22 +31,49 @@ class OperationStatus(str, enum.Enum):
         return self in (OperationStatus.SUCCEEDED, OperationStatus.FAILED, OperationStatus.CANCELLED)
 
 
+@dataclass(frozen=True)
+class OneAtATime:
+    """Operations of these kinds in these statuses, of which a setup may have at most one.
+
+    A partial unique index on ``setup_id`` enforces it (``predicate`` is its WHERE clause), and the
+    portal reads the same kinds and statuses to name the operation a refused request collided with.
+    """
+
+    index: str
+    kinds: tuple[OperationKind, ...]
+    statuses: tuple[OperationStatus, ...]
+
+    @property
+    def predicate(self) -> str:
+        return f"kind {_in(self.kinds)} AND status {_in(self.statuses)}"
+
+
+def _in(values: tuple[enum.Enum, ...]) -> str:
+    # Our own enum values, never user input: quoting them here is safe.
+    quoted = ", ".join(f"'{value.value}'" for value in values)
+    return f"= {quoted}" if len(values) == 1 else f"IN ({quoted})"
+
+
 # At most one apply or teardown of a setup may be requested and unfinished, and at most one plan
 # prepared at a time: the portal inserts the pending row through these indexes, so a second request
 # (two tabs, a double click) fails on the database itself (SQLite and PostgreSQL), before any task
-# is queued.
-ONE_CHANGE_WHERE = text("kind IN ('apply', 'teardown') AND status IN ('pending', 'running', 'waiting')")
-ONE_PLAN_WHERE = text("kind = 'plan' AND status IN ('pending', 'running')")
+# is queued. Migration 0005 created the indexes with these predicates, written out (migrations are
+# frozen history); tests/core/test_models.py checks that the database's indexes still say this.
+ONE_CHANGE = OneAtATime("uq_operations_one_change", (OperationKind.APPLY, OperationKind.TEARDOWN),
+                        (OperationStatus.PENDING, OperationStatus.RUNNING, OperationStatus.WAITING))
+ONE_PLAN = OneAtATime("uq_operations_one_plan", (OperationKind.PLAN,),
+                      (OperationStatus.PENDING, OperationStatus.RUNNING))
+ONE_AT_A_TIME = {OperationKind.PLAN: ONE_PLAN, OperationKind.APPLY: ONE_CHANGE, OperationKind.TEARDOWN: ONE_CHANGE}
+
+
+def _unique_per_setup(rule: OneAtATime) -> Index:
+    where = text(rule.predicate)
+    return Index(rule.index, "setup_id", unique=True, sqlite_where=where, postgresql_where=where)
 
 
 class Operation(Base):
     __tablename__ = "operations"
-    __table_args__ = (
-        Index("uq_operations_one_change", "setup_id", unique=True,
-              sqlite_where=ONE_CHANGE_WHERE, postgresql_where=ONE_CHANGE_WHERE),
-        Index("uq_operations_one_plan", "setup_id", unique=True,
-              sqlite_where=ONE_PLAN_WHERE, postgresql_where=ONE_PLAN_WHERE),
-    )
+    __table_args__ = (_unique_per_setup(ONE_CHANGE), _unique_per_setup(ONE_PLAN))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     setup_id: Mapped[int] = mapped_column(ForeignKey("setups.id", ondelete="CASCADE"), index=True)

@@ -10,10 +10,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core.db import make_engine, session_scope
 from core.models import (
+    ONE_AT_A_TIME,
     AuditEntry,
     AuditLogIsAppendOnly,
     Base,
     Operation,
+    OperationKind,
+    OperationStatus,
     Setup,
     StackEvent,
     StackRecord,
@@ -113,3 +116,33 @@ def test_an_event_is_stored_once_per_stack(db_session_factory):
             session.add(StackEvent(stack_record_id=stack_id, event_id="e1", timestamp=utcnow(),
                                    logical_id="Bucket", resource_type="AWS::S3::Bucket",
                                    status="CREATE_COMPLETE"))
+
+
+@pytest.mark.parametrize("rule", [ONE_AT_A_TIME[OperationKind.APPLY], ONE_AT_A_TIME[OperationKind.PLAN]],
+                         ids=lambda rule: rule.index)
+def test_the_one_at_a_time_indexes_are_built_from_their_rule(rule):
+    index = next(index for index in Operation.__table__.indexes if index.name == rule.index)
+    assert index.unique and [column.name for column in index.columns] == ["setup_id"]
+    assert str(index.dialect_options["sqlite"]["where"]) == rule.predicate
+    assert str(index.dialect_options["postgresql"]["where"]) == rule.predicate
+
+
+@pytest.mark.parametrize("kind", list(OperationKind))
+def test_the_migrated_indexes_refuse_exactly_what_the_rule_names(db_session_factory, kind):
+    """Migration 0005 wrote the predicates out: the database must hold the rule the portal reads."""
+    rule = ONE_AT_A_TIME[kind]
+    for status in OperationStatus:
+        with session_scope(db_session_factory) as session:
+            setup = Setup(name=f"s-{kind.value}-{status.value}")
+            session.add(setup)
+            session.flush()
+            session.add(Operation(setup_id=setup.id, kind=rule.kinds[0].value, status=OperationStatus.PENDING.value,
+                                  requested_by="alice"))
+            setup_id = setup.id
+        refused = False
+        try:
+            with session_scope(db_session_factory) as session:
+                session.add(Operation(setup_id=setup_id, kind=kind.value, status=status.value, requested_by="bob"))
+        except IntegrityError:
+            refused = True
+        assert refused == (status in rule.statuses), (kind, status)
