@@ -28,6 +28,30 @@ class InvalidValue(ValueError):
         self.messages = list(messages)
 
 
+# --- whole numbers in addresses, query strings and forms -----------------------------------------
+
+MAX_ID = 2**31 - 1  # row ids (setups, operations, events, users, tokens) are 32-bit integers on PostgreSQL
+# str.isdigit() and int() also take '²', '①' or '٣' (and int() refuses text over 4,300 digits with
+# ValueError): a number a person or a program sends the portal is ASCII digits, and short.
+WHOLE_NUMBER_TEXT_MAX = 32
+_ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def parse_whole_number(text: Any, minimum: int, maximum: int) -> int:
+    """Return the ASCII decimal ``text`` as an int from ``minimum`` to ``maximum``.
+
+    :raise InvalidValue: the text is not ASCII digits, too long, or out of range
+    """
+    message = f"Must be a whole number from {minimum} to {maximum}."
+    # The length goes first, so int() never sees text long enough to be slow or to raise.
+    if not isinstance(text, str) or len(text) > WHOLE_NUMBER_TEXT_MAX or not _ASCII_DIGITS.fullmatch(text):
+        raise InvalidValue(message)
+    number = int(text)
+    if not minimum <= number <= maximum:
+        raise InvalidValue(message)
+    return number
+
+
 # --- accounts and region -------------------------------------------------------------------------
 
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -295,9 +319,12 @@ def _whole_number(value: Any, message: str) -> int:
     if isinstance(value, bool):
         raise InvalidValue(message)
     if isinstance(value, str):
-        if not re.fullmatch(rf"[0-9]{{1,{WHOLE_NUMBER_DIGITS}}}", value.strip()):
+        if len(value.strip()) > WHOLE_NUMBER_DIGITS:
             raise InvalidValue(message)
-        value = int(value)
+        try:
+            value = parse_whole_number(value.strip(), 0, 10**WHOLE_NUMBER_DIGITS - 1)
+        except InvalidValue as err:
+            raise InvalidValue(message) from err
     if not isinstance(value, int):
         raise InvalidValue(message)
     return value

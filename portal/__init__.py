@@ -36,9 +36,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal import db, queue, security
+    from portal import db, params, queue, security
     from portal.extensions import csrf, login_manager
 
+    params.init_app(app)  # before the blueprints: their <int:...> rules bind the converter when added
     db.init_app(app)
     queue.init_app(app)
     csrf.init_app(app)

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal import audit
 from portal.db import get_session
+from portal.params import BadParameter
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(code: int, message: str, headers=None):
+def error_response(code: int, message: str, headers=None, field: str = "request"):
     if wants_json():
-        return jsonify(errors={"request": [message]}), code, headers or []
+        return jsonify(errors={field: [message]}), code, headers or []
     try:
         page = render_template("errors/error.html", code=code, title=TITLES.get(code, "Error"), message=message)
     except Exception:  # noqa: BLE001 - the page itself failed (e.g. the database is down): say it plainly
@@ -52,6 +53,10 @@ def handle_http_exception(err: HTTPException):
     # Allow on 405, WWW-Authenticate on 401: keep the headers that tell the client what to do.
     headers = [(k, v) for k, v in err.get_headers() if k.lower() in ("allow", "www-authenticate", "retry-after")]
     return error_response(code, MESSAGES.get(code, err.description or "Error"), headers)
+
+
+def handle_bad_parameter(err: BadParameter):
+    return error_response(400, err.message, field=err.parameter)
 
 
 def handle_csrf_error(err: CSRFError):
@@ -80,6 +85,7 @@ def handle_unexpected(err: Exception):
 
 def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(BadParameter, handle_bad_parameter)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(StaleDataError, handle_stale_data)
     app.register_error_handler(Exception, handle_unexpected)

@@ -10,7 +10,7 @@ from flask import Flask, Response, abort, g, request, session
 from flask_login import UserMixin, current_user
 
 from core.models import Role, User
-from portal import audit, sessions
+from portal import audit, params, sessions
 from portal.db import get_session
 from portal.extensions import login_manager
 
@@ -63,10 +63,11 @@ class SignedInUser(UserMixin):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> SignedInUser | None:
-    if not user_id.isdigit():
+    number = params.number_or_none(user_id)
+    if number is None:
         return None
     db = get_session()
-    user = db.get(User, int(user_id))
+    user = db.get(User, number)
     # A deactivated user is signed out on their next request, and so is a cookie whose session has ended.
     if user is None or not user.is_active or not sessions.check(db, user.id):
         session.clear()

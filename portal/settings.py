@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core import config as core_config
+from core import validation
 from core.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,10 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
 
 def _whole_number(environ: Mapping[str, str], name: str, default: int = 0) -> int:
     raw = environ.get(name, "").strip() or str(default)
-    if not raw.isdigit():
-        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}.")
-    return int(raw)
+    try:
+        return validation.parse_whole_number(raw, 0, 10**9)
+    except validation.InvalidValue as err:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw[:40]!r}.") from err
 
 
 def _positive_number(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -9,7 +9,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.models import AuditEntry, Role, User
-from portal import accounts, audit, sessions
+from core.validation import MAX_ID
+from portal import accounts, audit, params, sessions
 from portal.admin import bp
 from portal.admin.forms import EditUserForm, NewUserForm
 from portal.db import get_session
@@ -54,7 +55,7 @@ def find_user(user_id: int) -> User:
 
     :raise 404: there is none
     """
-    user = get_session().get(User, user_id) if user_id <= 2**31 - 1 else None
+    user = get_session().get(User, user_id) if user_id <= MAX_ID else None
     if user is None:
         abort(404)
     return user
@@ -110,8 +111,8 @@ def audit_log():
     db = get_session()
     actor = request.args.get("actor", "").strip()
     action = request.args.get("action", "").strip()
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+    # A page number that is not one shows the first page, as the pager's links never send one.
+    page = params.number_or_none(request.args.get("page", "1"), 1, 10**6 - 1) or 1
     query = select(AuditEntry)
     if actor:
         query = query.where(AuditEntry.actor == actor)

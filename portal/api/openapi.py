@@ -8,7 +8,7 @@ from core.regions import pipeline_regions
 from portal.api import openapi_operations
 
 ACCOUNT = {"type": "string", "pattern": r"^[0-9]{12}$", "example": "111111111111"}
-ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+ID = {"type": "integer", "minimum": 1, "maximum": v.MAX_ID}
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}
 ERROR_RESPONSES = {

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.validation import MAX_ID
+
 STRING = {"type": "string"}
 STRINGS = {"type": "object", "additionalProperties": STRING}
 STACK_ACTIONS = ["", "create", "update", "recreate", "unchanged", "self_launch", "delete", "absent"]
 STACK_PHASES = ["", "pending", "change_set", "deleting", "executing", "waiting", "done", "failed"]
-EVENT_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+EVENT_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 
 
 def _ref(name: str) -> dict[str, str]:

@@ -4,21 +4,21 @@ from __future__ import annotations
 import logging
 import math
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import current_app, g, jsonify, url_for
 from sqlalchemy import func, select
 
 from core.models import Operation, OperationKind, OperationStatus
+from core.validation import MAX_ID
 from portal.api import bp
 from portal.api.routes import ApiError, json_body, load_operation, load_setup, page_number
 from portal import operation_requests as requests
+from portal import params
 from portal.db import get_session
 from portal.deployments import service, views
 from portal.security import permission_required
 from portal.setups.rules import NOT_A_STRING, UNKNOWN_FIELD
 
 log = logging.getLogger(__name__)
-
-MAX_EVENT_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
 def accepted(operation: Operation):
@@ -48,11 +48,9 @@ def list_operations(setup_id: int):
 def operation_events(operation_id: int):
     """Return the operation's status, its stacks' states and its events with an id above ``after``."""
     operation = load_operation(operation_id)
-    raw = request.args.get("after", "0")
-    if not raw.isdigit() or int(raw) > MAX_EVENT_ID:
-        raise ApiError(400, {"after": [f"Must be a whole number from 0 to {MAX_EVENT_ID}: "
-                                       "the next_after of the previous answer."]})
-    events, next_after = service.events_after(get_session(), operation, int(raw))
+    after = params.query_number("after", 0, 0, MAX_ID, f"Must be a whole number from 0 to {MAX_ID}: "
+                                "the next_after of the previous answer.")
+    events, next_after = service.events_after(get_session(), operation, after)
     return views.events_json(operation, events, next_after)
 
 

@@ -10,7 +10,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.models import Operation, OperationStatus, Setup
-from portal import tokens
+from core.validation import MAX_ID
+from portal import params, tokens
 from portal.api import bp
 from portal.api.openapi import build_spec
 from portal.db import get_session
@@ -142,11 +143,8 @@ def save(setup: Setup, clean: dict[str, Any], action: str, sent_version: int | N
 
 
 def page_number() -> int:
-    """:raise ApiError: 400 when ?page= is not a whole number from 1 to 1000000"""
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
-        raise ApiError(400, {"page": ["Must be a whole number from 1 to 1000000."]})
-    return int(raw)
+    """:raise BadParameter: 400 when ?page= is not a whole number from 1 to 1000000"""
+    return params.query_number("page", 1, 1, 1_000_000, "Must be a whole number from 1 to 1000000.")
 
 
 @bp.get("/openapi.json")
@@ -233,7 +231,7 @@ def get_operation(operation_id: int):
 
 
 def load_operation(operation_id: int) -> Operation:
-    operation = get_session().get(Operation, operation_id) if operation_id <= service.MAX_ID else None
+    operation = get_session().get(Operation, operation_id) if operation_id <= MAX_ID else None
     if operation is None:
         raise ApiError(404, {"operation": [f"There is no operation {operation_id}."]})
     return operation

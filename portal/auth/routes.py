@@ -9,6 +9,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from core.models import ApiToken, User
+from core.validation import MAX_ID
 from portal import accounts, audit, sessions, throttle, tokens
 from portal.auth import bp
 from portal.auth.forms import ConfirmForm, LoginForm, PasswordForm, TokenForm
@@ -135,7 +136,7 @@ def create_token():
 @bp.post("/account/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int):
     db = get_session()
-    token = db.get(ApiToken, token_id) if token_id <= 2**31 - 1 else None
+    token = db.get(ApiToken, token_id) if token_id <= MAX_ID else None
     if token is None or token.user_id != current_user.id:
         audit.record("token.revoke", audit.DENIED, target=f"token {token_id}")
         db.commit()

@@ -7,7 +7,9 @@ from flask import abort, current_app, flash, jsonify, make_response, redirect, r
 from flask_login import current_user
 
 from core.models import Operation, OperationKind, OperationStatus, Setup
+from core.validation import MAX_ID
 from portal import operation_requests as requests
+from portal import params
 from portal.db import get_session
 from portal.deployments import bp, service, views
 from portal.deployments.forms import ApplyForm, TeardownForm
@@ -96,10 +98,11 @@ def events(setup_id: int, operation_id: int):
     """Return the operation's status, its stacks' states and the events after ``after`` (JSON, for the live page)."""
     setup = load_setup(setup_id)
     op = load_operation(setup, operation_id)
-    raw = request.args.get("after", "0")
-    if not raw.isdigit() or int(raw) > 2**63 - 1:
+    # The live page's script reads this answer, so a bad ?after= is JSON too.
+    after = params.number_or_none(request.args.get("after", "0"), 0, MAX_ID)
+    if after is None:
         return jsonify(errors={"after": ["Must be a whole number: the next_after of the previous answer."]}), 400
-    found, next_after = service.events_after(get_session(), op, int(raw))
+    found, next_after = service.events_after(get_session(), op, after)
     return jsonify(views.events_json(op, found, next_after))
 
 

@@ -22,6 +22,7 @@ from wtforms.validators import ValidationError
 from core import validation as v
 from core.models import AccessMethod, SourceProvider
 from core.regions import pipeline_regions
+from portal import params
 from portal.setups import rules
 
 
@@ -61,8 +62,7 @@ class Rule:
 
 
 def version_of(form: FlaskForm) -> int | None:
-    raw = form.version.data or ""
-    return int(raw) if raw.isdigit() else None
+    return params.number_or_none(form.version.data or "")
 
 
 class AccountsForm(FlaskForm):

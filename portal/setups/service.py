@@ -11,13 +11,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.models import Operation, OperationKind, Setup, SetupStatus, SourceProvider
+from core.validation import MAX_ID  # ids are 32-bit integers on PostgreSQL
 from portal import audit
 from portal import operation_requests as requests
 from portal.setups import rules
 
 log = logging.getLogger(__name__)
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
 class SetupConflict(Exception):
