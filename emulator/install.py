@@ -1,28 +1,32 @@
-"""Install every emulator extension into moto, once per process."""
+"""Install every emulator extension into moto; installing again changes nothing."""
 from __future__ import annotations
 
 import logging
-import threading
+
+from emulator.patches import MOTO, Patch
 
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_installed = False
+
+def patches() -> tuple[Patch, ...]:
+    """Every patch of moto the extensions make, in installation order."""
+    # Imported here so that importing emulator.server stays cheap.
+    from emulator import cfn, codepipeline, s3policy, sts
+
+    return cfn.patches() + codepipeline.PATCHES + sts.PATCHES + s3policy.PATCHES
 
 
 def install() -> None:
-    """Register the CloudFormation, CodePipeline, STS and S3 bucket-policy extensions; safe to call again."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        # Imported here so that importing emulator.server stays cheap and so that a
-        # partner extension still under construction only breaks install(), not imports.
-        from emulator import cfn, codepipeline, s3policy, sts
+    """Register the CloudFormation, CodePipeline, STS and S3 bucket-policy extensions.
 
-        cfn.install()
-        codepipeline.install()
-        sts.install()
-        s3policy.install()
-        _installed = True
-        logger.info("emulator extensions installed")
+    :raise UntestedMotoError: moto is not the release the patches were checked against.
+    :raise MotoInternalsChanged: a patched part of moto is missing or changed kind.
+    """
+    from emulator import cfn, codepipeline, s3policy, sts
+
+    # All patches are checked before any is applied, so a changed moto leaves moto untouched.
+    applied = MOTO.install(patches())
+    for extension in (cfn, codepipeline, sts, s3policy):
+        extension.install()  # the registrations beside the patches (resource types, reset hooks)
+    if applied:
+        logger.info("emulator extensions installed: %d patches of moto", len(applied))

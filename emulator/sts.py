@@ -24,6 +24,7 @@ from moto.sts.responses import TokenResponse
 from werkzeug.exceptions import HTTPException
 
 from emulator.iam_conditions import as_list, condition_matches, glob, policy_values
+from emulator.patches import MOTO, Kind, Patch
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,6 @@ MIN_DURATION_SECONDS = 900
 ROLE_CHAINING_MAX_SECONDS = 3600
 ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:.*/)?[\w+=,.@-]+$")
 ACCOUNT_ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
-
-_ORIGINALS: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -182,7 +181,7 @@ def _conditions_match(conditions: dict[str, Any], context: dict[str, str]) -> bo
     return True
 
 
-def _assume_role(self: TokenResponse) -> Any:
+def _assume_role(original: Any, self: TokenResponse) -> Any:
     """Check the target role before letting moto mint credentials for its account."""
     role_arn = self._get_param("RoleArn") or ""
     external_id = self._get_param("ExternalId")
@@ -200,7 +199,7 @@ def _assume_role(self: TokenResponse) -> Any:
         logger.info("AssumeRole denied: trust policy of %s excludes %s", role_arn, caller.arn)
         raise AssumeRoleDenied(caller.arn, role_arn)
     _check_duration(duration, int(role.max_session_duration or 3600), caller)
-    return _ORIGINALS["assume_role"](self)
+    return original(self)
 
 
 def _check_duration(duration: int, max_session_duration: int, caller: Caller) -> None:
@@ -217,21 +216,24 @@ def _check_duration(duration: int, max_session_duration: int, caller: Caller) ->
         raise STSValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 
 
-def _get_caller_identity(self: TokenResponse) -> Any:
+def _get_caller_identity(original: Any, self: TokenResponse) -> Any:
     """moto reports its default user under ``sts``; AWS names IAM users ``arn:aws:iam::…:user/…``."""
-    result = _ORIGINALS["get_caller_identity"](self)
+    result = original(self)
     caller = resolve_caller(self.get_access_key(), self.current_account, self.partition)
     if caller.principal_type == "User":
         result.result["Arn"] = caller.arn
     return result
 
 
+PATCHES = (
+    Patch("moto.sts.responses:TokenResponse.assume_role", _assume_role, Kind.FUNCTION,
+          "check role existence, trust policy and DurationSeconds before moto mints credentials", wraps=True),
+    Patch("moto.sts.responses:TokenResponse.get_caller_identity", _get_caller_identity, Kind.FUNCTION,
+          "name IAM users arn:aws:iam::ACCOUNT:user/NAME as AWS does", wraps=True),
+)
+
+
 def install() -> None:
     """Make moto's AssumeRole check role existence, trust policy and session duration (idempotent)."""
-    if _ORIGINALS:
-        return
-    _ORIGINALS["assume_role"] = TokenResponse.assume_role
-    _ORIGINALS["get_caller_identity"] = TokenResponse.get_caller_identity
-    TokenResponse.assume_role = _assume_role  # type: ignore[method-assign]
-    TokenResponse.get_caller_identity = _get_caller_identity  # type: ignore[method-assign]
-    logger.debug("strict AssumeRole installed")
+    if MOTO.install(PATCHES):
+        logger.debug("strict AssumeRole installed")

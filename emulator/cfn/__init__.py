@@ -20,19 +20,21 @@ def clear_model_caches() -> None:
     parsing.get_name_type_map.cache_clear()
 
 
+def patches() -> tuple:
+    """The extension's patches of moto (imported on demand: importing the package stays cheap)."""
+    from emulator.cfn import backend, responses
+    from emulator.cfn import resources  # noqa: F401 - defining the models registers the resource types
+
+    return backend.PATCHES + responses.PATCHES
+
+
 def install() -> None:
-    """Register the resource types, the backend and the request handlers with moto."""
-    from moto.cloudformation.models import cloudformation_backends
+    """Register the resource types, the backend and the request handlers with moto (idempotent)."""
+    from emulator.cfn import schema
+    from emulator.patches import MOTO
 
-    from emulator.cfn import resources, responses  # noqa: F401 - defines the resource models
-    from emulator.cfn.backend import EmulatedCloudFormationBackend
-
+    applied = MOTO.install(patches())
     clear_model_caches()
-    if cloudformation_backends.backend is not EmulatedCloudFormationBackend:
-        # New accounts get the emulator's backend; backends made before install are dropped.
-        cloudformation_backends.backend = EmulatedCloudFormationBackend
-        for account_backend in cloudformation_backends.values():
-            account_backend.backend = EmulatedCloudFormationBackend
-            account_backend.clear()
-    responses.install()
-    logger.info("CloudFormation extension installed")
+    schema.check_available()
+    if applied:
+        logger.info("CloudFormation extension installed")

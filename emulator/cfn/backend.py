@@ -5,7 +5,8 @@ import logging
 from typing import Any
 
 from moto.cloudformation.exceptions import AlreadyExistsException, ValidationError
-from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.models import CloudFormationBackend, cloudformation_backends
+from moto.core.base_backend import backend_lock
 from moto.cloudformation.utils import generate_changeset_id, generate_stack_id, validate_create_change_set
 
 from emulator.cfn import templates
@@ -13,6 +14,7 @@ from emulator.cfn.changes import plan_changes, resolved_parameters
 from emulator.cfn.changesets import ChangeSetNotFoundError, EmulatedChangeSet
 from emulator.cfn.engine import Engine
 from emulator.cfn.stack import EmulatedStack
+from emulator.patches import Kind, Patch
 
 logger = logging.getLogger(__name__)
 
@@ -260,3 +262,16 @@ class EmulatedCloudFormationBackend(CloudFormationBackend):
         # AWS deletes the stack's other change sets: they no longer describe the stack.
         for cs_id in [k for k, other in self.change_sets.items() if other.stack is stack and other is not change_set]:
             del self.change_sets[cs_id]
+
+
+def forget_account_backends() -> None:
+    """Drop the accounts' backends built so far: they are instances of the class just swapped out."""
+    with backend_lock:
+        cloudformation_backends.clear()
+
+
+PATCHES = (
+    Patch("moto.cloudformation.models:cloudformation_backends.backend", EmulatedCloudFormationBackend,
+          Kind.CLASS, "new accounts get the emulator's backend: stacks run through the engine",
+          on_change=forget_account_backends),
+)

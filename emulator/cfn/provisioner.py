@@ -20,7 +20,7 @@ from moto.cloudformation.parsing import (
 from moto.core.common_models import CloudFormationModel
 
 from emulator.cfn.resources import HOOKS
-from emulator.cfn.schema import create_only_properties, required_properties
+from emulator.cfn.schema import MissingSchemaError, create_only_properties, required_properties
 from emulator.cfn.stack import EmulatedStack, ExistingResource
 from emulator.state import STATE
 
@@ -78,7 +78,11 @@ class Provisioner:
         return resolved
 
     def check_required(self, logical_id: str, resource_type: str, properties: dict[str, Any]) -> None:
-        missing = [name for name in required_properties(resource_type) if name not in properties]
+        try:
+            required = required_properties(resource_type)
+        except MissingSchemaError as err:
+            raise ResourceError(str(err)) from err
+        missing = [name for name in required if name not in properties]
         if missing:
             raise ResourceError(f"Properties validation failed for resource {logical_id} with message: "
                                 f"#: required key [{missing[0]}] not found")
@@ -135,10 +139,11 @@ class Provisioner:
 
     def needs_replacement(self, old: ExistingResource, definition: dict[str, Any]) -> bool:
         new_properties = self.resolve(definition)["Properties"]
-        return any(
-            old.properties.get(name) != new_properties.get(name)
-            for name in create_only_properties(old.resource_type)
-        )
+        try:
+            create_only = create_only_properties(old.resource_type)
+        except MissingSchemaError as err:  # the update fails rather than guessing "in place"
+            raise ResourceError(str(err)) from err
+        return any(old.properties.get(name) != new_properties.get(name) for name in create_only)
 
     def modify(self, old: ExistingResource, definition: dict[str, Any], replace: bool) -> ExistingResource:
         """Replace (new copy first, old one left for cleanup), update in place, or recreate in place."""

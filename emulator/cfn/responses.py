@@ -16,6 +16,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from emulator.cfn.backend import EmulatedCloudFormationBackend
 from emulator.cfn.stack import EmulatedStack
 from emulator.cfn.templates import check_capabilities, parse
+from emulator.patches import Kind, Patch, methods
 
 
 def _backend(self: CloudFormationResponse) -> EmulatedCloudFormationBackend:
@@ -168,33 +169,27 @@ def describe_stack_resource(self: CloudFormationResponse) -> ActionResult:
     raise ValidationError(message=f"Resource {logical_id} does not exist for stack {stack_name}")
 
 
-HANDLERS = {
-    "create_stack": create_stack, "update_stack": update_stack, "create_change_set": create_change_set,
-    "describe_change_set": describe_change_set, "delete_change_set": delete_change_set,
-    "execute_change_set": execute_change_set, "list_change_sets": list_change_sets,
-    "list_stack_resources": list_stack_resources, "describe_stack_resources": describe_stack_resources,
-    "describe_stack_resource": describe_stack_resource,
-}
-
-
 # The server answers from several threads; one CloudFormation request at a time keeps a stack's
 # engine run, its timeline and moto's backends consistent. Lock order: this lock, then any
 # extension's own lock, then STATE.lock.
 REQUEST_LOCK = threading.RLock()
 
 
-def _serialised(call_action: Any) -> Any:
-    def call_action_locked(self: CloudFormationResponse) -> Any:
-        with REQUEST_LOCK:
-            return call_action(self)
-
-    call_action_locked.emulator_serialised = True  # type: ignore[attr-defined]
-    return call_action_locked
+def call_action_serialised(original: Any, self: CloudFormationResponse) -> Any:
+    with REQUEST_LOCK:
+        return original(self)
 
 
-def install() -> None:
-    """Put the handlers on moto's CloudFormationResponse."""
-    for name, handler in HANDLERS.items():
-        setattr(CloudFormationResponse, name, handler)
-    if not getattr(CloudFormationResponse.call_action, "emulator_serialised", False):
-        CloudFormationResponse.call_action = _serialised(CloudFormationResponse.call_action)
+_RESPONSE = "moto.cloudformation.responses:CloudFormationResponse"
+
+PATCHES = (
+    *methods(_RESPONSE, Kind.FUNCTION, "read the request fully and answer from the stack's timeline",
+             create_stack=create_stack, update_stack=update_stack, create_change_set=create_change_set,
+             describe_change_set=describe_change_set, delete_change_set=delete_change_set,
+             execute_change_set=execute_change_set, list_change_sets=list_change_sets,
+             list_stack_resources=list_stack_resources, describe_stack_resources=describe_stack_resources,
+             describe_stack_resource=describe_stack_resource),
+    # Inherited from BaseResponse: the patch puts it on CloudFormationResponse alone.
+    Patch(f"{_RESPONSE}.call_action", call_action_serialised, Kind.FUNCTION,
+          "one CloudFormation request at a time", wraps=True),
+)

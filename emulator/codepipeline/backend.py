@@ -31,11 +31,11 @@ from emulator.codepipeline.errors import (
     ValidationException,
 )
 from emulator.codepipeline.models import Commit, Execution
+from emulator.patches import Kind, Patch, methods
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE = 100
-_ORIGINAL_UPDATE = CodePipelineBackend.update_pipeline
 
 
 def _pipeline(self: CodePipelineBackend, name: str) -> CodePipeline:
@@ -98,8 +98,8 @@ def create_pipeline(self: CodePipelineBackend, pipeline: dict[str, Any], tags: l
         return created.pipeline, sorted(tags or [], key=lambda t: t["key"])
 
 
-def update_pipeline(self: CodePipelineBackend, pipeline: dict[str, Any]) -> dict[str, Any]:
-    """Validate like CreatePipeline, then bump the version; running executions keep their version."""
+def update_pipeline(original: Any, self: CodePipelineBackend, pipeline: dict[str, Any]) -> dict[str, Any]:
+    """Validate like CreatePipeline, then let moto bump the version; running executions keep theirs."""
     with engine.LOCK:
         if pipeline["name"] not in self.pipelines:
             raise ResourceNotFoundException(
@@ -107,7 +107,7 @@ def update_pipeline(self: CodePipelineBackend, pipeline: dict[str, Any]) -> dict
                 f"'{pipeline['name']}'"
             )
         declarations.validate(declarations.with_defaults(pipeline), self.partition)
-        return _ORIGINAL_UPDATE(self, pipeline)
+        return original(self, pipeline)
 
 
 def start_execution(self: CodePipelineBackend, pipeline: CodePipeline, trigger_type: str, trigger_detail: str,
@@ -268,15 +268,16 @@ def list_action_executions(self: CodePipelineBackend, pipeline_name: str, execut
         return [views.action_execution_detail(pipeline, e, r) for e, r in page], token
 
 
-OPERATIONS = {
-    "create_pipeline": create_pipeline,
-    "update_pipeline": update_pipeline,
-    "start_pipeline_execution": start_pipeline_execution,
-    "get_pipeline_state": get_pipeline_state,
-    "get_pipeline_execution": get_pipeline_execution,
-    "list_pipeline_executions": list_pipeline_executions,
-    "put_approval_result": put_approval_result,
-    "stop_pipeline_execution": stop_pipeline_execution,
-    "retry_stage_execution": retry_stage_execution,
-    "list_action_executions": list_action_executions,
-}
+_BACKEND = "moto.codepipeline.models:CodePipelineBackend"
+
+PATCHES = (
+    *methods(_BACKEND, Kind.FUNCTION, "validate like CodePipeline and drive executions with the engine",
+             create_pipeline=create_pipeline, start_pipeline_execution=start_pipeline_execution,
+             get_pipeline_execution=get_pipeline_execution, list_pipeline_executions=list_pipeline_executions),
+    Patch(f"{_BACKEND}.update_pipeline", update_pipeline, Kind.FUNCTION,
+          "validate the declaration like CreatePipeline before moto stores it", wraps=True),
+    *methods(_BACKEND, Kind.ABSENT, "operations moto's CodePipeline lacks",
+             get_pipeline_state=get_pipeline_state, put_approval_result=put_approval_result,
+             stop_pipeline_execution=stop_pipeline_execution, retry_stage_execution=retry_stage_execution,
+             list_action_executions=list_action_executions),
+)

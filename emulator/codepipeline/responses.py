@@ -12,6 +12,7 @@ from moto.codepipeline.responses import CodePipelineResponse
 
 from emulator.codepipeline import views
 from emulator.codepipeline.errors import PipelineNotFoundException, ValidationException
+from emulator.patches import Kind, methods
 from emulator.sts import resolve_caller
 
 
@@ -120,16 +121,15 @@ def _with_token(body: dict[str, Any], token: str | None) -> dict[str, Any]:
     return body
 
 
-HANDLERS = {
-    "create_pipeline": create_pipeline,
-    "get_pipeline": get_pipeline,
-    "list_pipelines": list_pipelines,
-    "start_pipeline_execution": start_pipeline_execution,
-    "get_pipeline_state": get_pipeline_state,
-    "get_pipeline_execution": get_pipeline_execution,
-    "list_pipeline_executions": list_pipeline_executions,
-    "put_approval_result": put_approval_result,
-    "stop_pipeline_execution": stop_pipeline_execution,
-    "retry_stage_execution": retry_stage_execution,
-    "list_action_executions": list_action_executions,
-}
+_RESPONSE = "moto.codepipeline.responses:CodePipelineResponse"
+
+PATCHES = (
+    *methods(_RESPONSE, Kind.FUNCTION, "answer with the engine's state and CodePipeline's modelled errors",
+             create_pipeline=create_pipeline, get_pipeline=get_pipeline, list_pipelines=list_pipelines,
+             start_pipeline_execution=start_pipeline_execution, get_pipeline_execution=get_pipeline_execution,
+             list_pipeline_executions=list_pipeline_executions),
+    *methods(_RESPONSE, Kind.ABSENT, "request handlers of the operations moto's CodePipeline lacks",
+             get_pipeline_state=get_pipeline_state, put_approval_result=put_approval_result,
+             stop_pipeline_execution=stop_pipeline_execution, retry_stage_execution=retry_stage_execution,
+             list_action_executions=list_action_executions),
+)

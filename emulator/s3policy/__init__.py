@@ -17,13 +17,13 @@ from moto.iam.access_control import PermissionResult
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 
+from emulator.patches import MOTO, Kind, Patch
 from emulator.s3policy import request
 from emulator.s3policy.evaluate import ObjectRequest, decide
 from emulator.state import STATE
 
 logger = logging.getLogger(__name__)
 
-_ORIGINALS: dict[str, Any] = {}
 _warned: set[tuple[str, str]] = set()
 _warned_lock = threading.Lock()
 
@@ -58,18 +58,21 @@ def _clear_warnings() -> None:
         _warned.clear()
 
 
-def _setup_class(self: S3Response, *args: Any, **kwargs: Any) -> None:
-    _ORIGINALS["setup_class"](self, *args, **kwargs)
+def _setup_class(original: Any, self: S3Response, *args: Any, **kwargs: Any) -> None:
+    original(self, *args, **kwargs)
     request.remember(self)
+
+
+PATCHES = (
+    Patch("moto.s3.responses:S3Response.setup_class", _setup_class, Kind.FUNCTION,
+          "remember each S3 request's caller and versions for the bucket-policy check", wraps=True),
+    Patch("moto.s3.models:FakeBucket.get_permission", get_permission, Kind.FUNCTION,
+          "evaluate bucket policies with their conditions (moto passes unknown operators, Bool among them)"),
+)
 
 
 def install() -> None:
     """Evaluate bucket policies with their conditions from now on (idempotent)."""
-    if _ORIGINALS:
-        return
-    _ORIGINALS["setup_class"] = S3Response.setup_class
-    _ORIGINALS["get_permission"] = FakeBucket.get_permission
-    S3Response.setup_class = _setup_class  # type: ignore[method-assign]
-    FakeBucket.get_permission = get_permission  # type: ignore[assignment]
     STATE.on_reset(_clear_warnings)
-    logger.debug("bucket policy conditions installed")
+    if MOTO.install(PATCHES):
+        logger.debug("bucket policy conditions installed")
