@@ -1,7 +1,7 @@
 """CloudFormation resource type AWS::CodePipeline::Pipeline (Ref: the name, GetAtt: Version).
 
 moto finds resource types among CloudFormationModel's direct subclasses, so defining this class
-registers it (install() then clears moto's cached type map). Creating the resource starts an
+registers it (install() then clears moto's cached type map; see EmulatedResource). Creating the resource starts an
 execution, as on AWS; updating it bumps the pipeline version; a new Name replaces it.
 """
 from __future__ import annotations
@@ -10,10 +10,11 @@ import json
 import logging
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.codepipeline.models import CodePipelineBackend, codepipeline_backends
 from moto.core.common_models import CloudFormationModel
 
+from emulator.cfn.resources import TypeHooks, register_hooks
+from emulator.cfn.resources.model import EmulatedResource
 from emulator.codepipeline import engine
 from emulator.codepipeline.backend import start_execution
 
@@ -75,34 +76,24 @@ def _backend(account_id: str, region_name: str) -> CodePipelineBackend:
     return codepipeline_backends[account_id][region_name]
 
 
-class CodePipelineStackResource(CloudFormationModel):
+class CodePipelineStackResource(EmulatedResource, CloudFormationModel):
     """A stack's handle on a pipeline; the pipeline itself lives in moto's CodePipeline backend."""
 
+    TYPE = "AWS::CodePipeline::Pipeline"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = {"Version": lambda resource: str(resource.pipeline.pipeline["version"])}
+
     def __init__(self, account_id: str, region_name: str, name: str) -> None:
-        self.account_id = account_id
-        self.region_name = region_name
+        super().__init__(account_id, region_name)
         self.name = name
+
+    @property
+    def pipeline(self) -> Any:
+        return _backend(self.account_id, self.region_name).pipelines[self.name]
 
     @property
     def physical_resource_id(self) -> str:
         return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CodePipeline::Pipeline"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Version"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Version":
-            return str(_backend(self.account_id, self.region_name).pipelines[self.name].pipeline["version"])
-        raise UnformattedGetAttTemplateException()
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
@@ -138,9 +129,6 @@ class CodePipelineStackResource(CloudFormationModel):
     ) -> None:
         _backend(account_id, region_name).delete_pipeline(resource_name)
 
-    def is_created(self) -> bool:
-        return True
-
 
 def update_in_place(resource: CodePipelineStackResource, properties: dict[str, Any], account_id: str,
                     region_name: str) -> CodePipelineStackResource:
@@ -158,10 +146,6 @@ def update_in_place(resource: CodePipelineStackResource, properties: dict[str, A
 
 def register_update_hook() -> None:
     """Give the emulator's CloudFormation engine an in-place update, instead of delete and recreate."""
-    try:
-        from emulator.cfn.resources import TypeHooks, register_hooks
-    except ImportError:  # plain moto CloudFormation: update_from_cloudformation_json serves
-        return
     register_hooks(CodePipelineStackResource.cloudformation_type(), TypeHooks(
         update=lambda existing, properties, account_id, region: update_in_place(
             existing.model, properties, account_id, region),

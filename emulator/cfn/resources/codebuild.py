@@ -3,23 +3,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.codebuild.models import CodeBuildBackend, codebuild_backends
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import unix_time
 
 from emulator.cfn.resources.hooks import TypeHooks, camel_keys
+from emulator.cfn.resources.model import EmulatedResource
 
 # The API spells a few members differently from the resource properties.
 RENAMES = {"BuildSpec": "buildspec", "S3Logs": "s3Logs", "CloudWatchLogs": "cloudWatchLogs"}
 
 
-class CodeBuildProject(CloudFormationModel):
+class CodeBuildProject(EmulatedResource, CloudFormationModel):
     """A stack-owned project; its data lives in moto's CodeBuild backend."""
 
+    TYPE = "AWS::CodeBuild::Project"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = {"Arn": lambda project: project.arn}
+
     def __init__(self, account_id: str, region_name: str, name: str) -> None:
-        self.account_id = account_id
-        self.region_name = region_name
+        super().__init__(account_id, region_name)
         self.name = name
 
     @property
@@ -33,23 +36,6 @@ class CodeBuildProject(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.name
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CodeBuild::Project"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Arn":
-            return self.arn
-        raise UnformattedGetAttTemplateException()
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]

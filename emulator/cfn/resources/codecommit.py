@@ -3,26 +3,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.codecommit.models import CodeCommitBackend, codecommit_backends
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import iso_8601_datetime_with_milliseconds
 
 from emulator.cfn.resources.hooks import TypeHooks, tag_dict
+from emulator.cfn.resources.model import EmulatedResource
 
-ATTRIBUTES = {"Arn": "Arn", "CloneUrlHttp": "cloneUrlHttp", "CloneUrlSsh": "cloneUrlSsh", "Name": "repositoryName"}
+# Fn::GetAtt name -> key of moto's repository metadata.
+METADATA_KEYS = {"Arn": "Arn", "CloneUrlHttp": "cloneUrlHttp", "CloneUrlSsh": "cloneUrlSsh", "Name": "repositoryName"}
 
 
 class UnsupportedPropertyError(Exception):
     """A property the emulator cannot honour; failing beats silently ignoring it."""
 
 
-class CodeCommitRepository(CloudFormationModel):
+class CodeCommitRepository(EmulatedResource, CloudFormationModel):
     """A stack-owned repository; its data lives in moto's CodeCommit backend."""
 
+    TYPE = "AWS::CodeCommit::Repository"
+    NAME_PROPERTY = "RepositoryName"
+    ATTRIBUTES = {name: (lambda repo, key=key: repo.metadata[key]) for name, key in METADATA_KEYS.items()}
+
     def __init__(self, account_id: str, region_name: str, name: str) -> None:
-        self.account_id = account_id
-        self.region_name = region_name
+        super().__init__(account_id, region_name)
         self.name = name
 
     @property
@@ -37,23 +41,6 @@ class CodeCommitRepository(CloudFormationModel):
     def physical_resource_id(self) -> str:
         # CloudFormation's Ref of a repository is its id, not its name.
         return self.metadata["repositoryId"]
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CodeCommit::Repository"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "RepositoryName"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ATTRIBUTES
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name not in ATTRIBUTES:
-            raise UnformattedGetAttTemplateException()
-        return self.metadata[ATTRIBUTES[attribute_name]]
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]

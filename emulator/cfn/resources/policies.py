@@ -4,45 +4,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.utilities.utils import get_partition
 
 from emulator.cfn.resources.hooks import TypeHooks
+from emulator.cfn.resources.model import EmulatedResource
 
 
 def _document(policy: Any) -> str:
     return policy if isinstance(policy, str) else json.dumps(policy)
 
 
-class BucketPolicy(CloudFormationModel):
+class BucketPolicy(EmulatedResource, CloudFormationModel):
     """The policy document of one bucket; Ref is the bucket name."""
 
+    TYPE = "AWS::S3::BucketPolicy"
+
     def __init__(self, account_id: str, region_name: str, bucket: str) -> None:
-        self.account_id = account_id
-        self.region_name = region_name
+        super().__init__(account_id, region_name)
         self.bucket = bucket
 
     @property
     def physical_resource_id(self) -> str:
         return self.bucket
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::S3::BucketPolicy"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        raise UnformattedGetAttTemplateException()
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -68,35 +54,20 @@ def _delete_bucket_policy(existing: Any, account_id: str, region: str) -> None:
     s3_backends[account_id][get_partition(region)].delete_bucket_policy(existing.model.bucket)
 
 
-class TopicPolicy(CloudFormationModel):
+class TopicPolicy(EmulatedResource, CloudFormationModel):
     """One policy document applied to several topics; Ref is a generated id."""
 
+    TYPE = "AWS::SNS::TopicPolicy"
+    ATTRIBUTES = {"Id": lambda policy: policy.policy_id}
+
     def __init__(self, account_id: str, region_name: str, policy_id: str, topics: list[str]) -> None:
-        self.account_id = account_id
-        self.region_name = region_name
+        super().__init__(account_id, region_name)
         self.policy_id = policy_id
         self.topics = topics
 
     @property
     def physical_resource_id(self) -> str:
         return self.policy_id
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::TopicPolicy"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Id":
-            return self.policy_id
-        raise UnformattedGetAttTemplateException()
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]

@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.sns.models import SNSBackend, sns_backends
 
 from emulator.cfn.resources.hooks import TypeHooks
+from emulator.cfn.resources.model import EmulatedResource
 
 # Properties that are subscription attributes, in the order SNS needs them (scope before policy).
 ATTRIBUTES = ("FilterPolicyScope", "FilterPolicy", "RawMessageDelivery", "DeliveryPolicy",
@@ -21,12 +21,14 @@ def _attribute_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-class Subscription(CloudFormationModel):
+class Subscription(EmulatedResource, CloudFormationModel):
     """A topic subscription; Ref is the subscription ARN."""
 
+    TYPE = "AWS::SNS::Subscription"
+    ATTRIBUTES = {"Arn": lambda subscription: subscription.arn}
+
     def __init__(self, account_id: str, region_name: str, arn: str) -> None:
-        self.account_id = account_id
-        self.region_name = region_name
+        super().__init__(account_id, region_name)
         self.arn = arn
 
     @property
@@ -36,23 +38,6 @@ class Subscription(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.arn
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::Subscription"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Arn":
-            return self.arn
-        raise UnformattedGetAttTemplateException()
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
