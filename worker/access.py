@@ -21,11 +21,6 @@ RECORDED_KEYS = ("role_name", "external_id")
 PORTAL_PRINCIPAL_PARAMETER = "PortalPrincipalArn"
 
 
-def observer_role_name(application: str) -> str:
-    """The read-only role a self-launched deploy stack creates for the portal (docs/contracts.md)."""
-    return f"{application}-portal-observer-role"
-
-
 def entry_used(access: Mapping[str, Any], account_id: str) -> dict[str, str]:
     """The access entry ``account_id`` is reached with, reduced to what is safe to record.
 

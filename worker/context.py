@@ -5,6 +5,7 @@ import threading
 import time
 from typing import Any
 
+from core import stacks
 from core.models import Operation, OperationKind, Setup
 from worker import access
 from worker.deployer import Deployer
@@ -58,7 +59,7 @@ def operation_access(operation: Operation, setup: Setup) -> dict[str, Any]:
 def for_operation(operation: Operation, setup: Setup) -> AwsContext:
     """The context acting for the user who requested ``operation`` on ``setup``."""
     reach = operation_access(operation, setup)
-    observer = access.observer_role_name(setup.name) if setup.name else ""
+    observer = stacks.observer_role_name(setup.name) if setup.name else ""
     key = (operation.requested_by, setup.region, observer, repr(sorted(reach.items())))
     now = time.monotonic()
     with _cache_lock:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import stacks
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole, utcnow
 from core.models.operations import StackAction, StackPhase
 from worker import apply, cadence, context, plan, self_launch, teardown, templates
@@ -24,7 +25,7 @@ from worker.events import EventsError, fetch_new_events, newest_event_id
 from worker.lifecycle import LEASE_GRACE, claim_lease, release_lease
 from worker.polling import expected_resources, poll_stack
 from worker.sessions import AccessError
-from worker.stackspec import change_set_name, stack_tags
+from worker.stackspec import stack_tags
 from worker.staging import StagingError
 
 logger = logging.getLogger(__name__)
@@ -115,8 +116,8 @@ def _step_change_set(session: Session, record: StackRecord, operation: Operation
     deployer = aws.deployer(record.account_id)
     if operation.kind == OperationKind.APPLY.value and not record.detail.get("change_set_requested"):
         # Recreating a stack that was in ROLLBACK_COMPLETE: its CREATE change set is made now.
-        name = templates.DEPLOY_TEMPLATE if record.role == StackRole.DEPLOY.value else templates.BUILD_TEMPLATE
-        ref = deployer.create_change_set(record.stack_name, change_set_name(setup.id, operation.id),
+        name = stacks.TEMPLATES[StackRole(record.role)]
+        ref = deployer.create_change_set(record.stack_name, stacks.change_set_name(setup.id, operation.id),
                                          templates.load(name), record.parameters, stack_tags(setup))
         record.change_set_name, record.change_set_id, record.change_set_type = ref.name, ref.change_set_id, "CREATE"
         record.stack_id, record.last_event_id = ref.stack_id, ""

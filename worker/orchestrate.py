@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import plans
+from core import plans, stacks
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole
 from core.models.operations import StackPhase
 from worker import apply, cadence, context, events, teardown
@@ -24,14 +24,8 @@ logger = logging.getLogger(__name__)
 
 
 def waves(operation: Operation) -> list[list[StackRecord]]:
-    """Stacks in the order they may run: deploy accounts before the build account, or the reverse."""
-    deploy = [r for r in operation.stacks if r.role == StackRole.DEPLOY.value]
-    build = [r for r in operation.stacks if r.role == StackRole.BUILD.value]
-    if operation.kind == OperationKind.APPLY.value:
-        return [deploy, build]
-    if operation.kind == OperationKind.TEARDOWN.value:
-        return [build, deploy]
-    return [deploy + build]
+    """The operation's stack records in the waves core/stacks.py orders (apply: deploy accounts first)."""
+    return [[r for r in operation.stacks if StackRole(r.role) in roles] for roles in stacks.waves(operation.kind)]
 
 
 def advance(factory: sessionmaker[Session], operation_id: int) -> list[Follow]:

@@ -17,14 +17,14 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import plans
+from core import plans, stacks
 from core.models import Operation, Setup, SetupStatus, StackRecord, StackRole
 from core.models.operations import StackAction, StackPhase
 from worker import access, links, templates
 from worker.context import AwsContext
 from worker.deployer import ChangeSet, ChangeSetEmpty, DeployerError, StackNotReady
 from worker.stack_status import StackState
-from worker.stackspec import SetupIncomplete, StackSpec, change_set_name, desired_stacks, require_complete
+from worker.stackspec import SetupIncomplete, StackSpec, desired_stacks, require_complete
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def start_plan(session: Session, operation: Operation, setup: Setup, aws: AwsCon
         record.detail = {**(record.detail or {}), access.ACCESS: used}
         if not reach.can_deploy:
             _plan_self_launch(record, _observed(spec, aws), setup, aws)
-        elif _plan_change_set(record, spec, aws, change_set_name(setup.id, operation.id)):
+        elif _plan_change_set(record, spec, aws, stacks.change_set_name(setup.id, operation.id)):
             to_follow.append(record.id)
         session.flush()
     return to_follow
@@ -103,7 +103,7 @@ def _plan_self_launch(record: StackRecord, spec: StackSpec, setup: Setup, aws: A
     record.changes = template_additions(spec.template)
     record.detail = {**record.detail, **launch_instructions(spec)}
     role_arn = aws.access(spec.account_id).role_arn
-    observer = role_arn is not None and role_arn.endswith(f":role/{access.observer_role_name(setup.name or '')}")
+    observer = role_arn is not None and role_arn.endswith(f":role/{stacks.observer_role_name(setup.name or '')}")
     if observer and spec.account_id not in setup.deploy_accounts():
         # Only deploy-dependencies.yaml creates the observer role; a build stack alone never would.
         record.status_reason = (

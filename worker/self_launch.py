@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import stacks
 from core.models import StackEvent, StackRecord, StackRole, utcnow
 from core.models.operations import StackPhase
 from worker import cadence, templates
@@ -205,5 +206,5 @@ def _through_observer(record: StackRecord, aws: AwsContext) -> bool:
 
 
 def _same_template(deployer: Deployer, record: StackRecord) -> bool:
-    name = templates.DEPLOY_TEMPLATE if record.role == StackRole.DEPLOY.value else templates.BUILD_TEMPLATE
+    name = stacks.TEMPLATES[StackRole(record.role)]
     return deployer.template_body(record.stack_id) == templates.load(name).body

@@ -1,6 +1,6 @@
 """What a setup asks for: the stacks, in which accounts, with which parameters and tags.
 
-Names follow docs/contracts.md. The deploy roles' ARNs are deterministic, so the build stack's
+Names and order come from core/stacks.py (docs/contracts.md). The deploy roles' ARNs are deterministic, so the build stack's
 change set can be planned before the deploy stacks exist.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from core import validation
+from core import stacks, validation
 from core.models import Setup, StackRole
 from worker import settings, templates
 from worker.templates import Template
@@ -34,28 +34,12 @@ class StackSpec:
     tags: dict[str, str]
 
 
-def deploy_stack_name(app: str) -> str:
-    return f"{app}-deploy-dependencies"
-
-
-def build_stack_name(app: str) -> str:
-    return f"{app}-pipeline"
-
-
 def deploy_role_arn(partition: str, account_id: str, app: str) -> str:
-    return f"arn:{partition}:iam::{account_id}:role/{app}-deploy-role"
+    return stacks.role_arn(partition, account_id, stacks.deploy_role_name(app))
 
 
 def execution_role_arn(partition: str, account_id: str, app: str) -> str:
-    return f"arn:{partition}:iam::{account_id}:role/{app}-cfn-execution-role"
-
-
-def artifact_bucket_name(app: str, build_account_id: str, region: str) -> str:
-    return f"{app}-artifacts-{build_account_id}-{region}"
-
-
-def change_set_name(setup_id: int, operation_id: int) -> str:
-    return f"portal-{setup_id}-{operation_id}"
+    return stacks.role_arn(partition, account_id, stacks.execution_role_name(app))
 
 
 def stack_tags(setup: Setup) -> dict[str, str]:
@@ -121,21 +105,18 @@ def build_parameters(setup: Setup, partition: str) -> dict[str, str]:
 
 
 def desired_stacks(setup: Setup, partition: str) -> list[StackSpec]:
-    """Every stack of the setup: one per distinct deploy account, then the build stack."""
+    """Every stack of the setup, in the order core/stacks.py gives: deploy accounts, then build."""
     require_complete(setup)
     assert setup.name and setup.region and setup.build_account_id
+    assert setup.staging_account_id and setup.production_account_id
     tags = stack_tags(setup)
-    deploy_template = templates.load(templates.DEPLOY_TEMPLATE)
-    build_template = templates.load(templates.BUILD_TEMPLATE)
-    specs = [
-        StackSpec(StackRole.DEPLOY, account, setup.region, deploy_stack_name(setup.name), deploy_template,
-                  deploy_template.select_parameters(deploy_parameters(setup)), tags)
-        for account in setup.deploy_accounts()
-    ]
-    specs.append(StackSpec(
-        StackRole.BUILD, setup.build_account_id, setup.region, build_stack_name(setup.name), build_template,
-        build_template.select_parameters(build_parameters(setup, partition)), tags,
-    ))
+    parameters = {StackRole.DEPLOY: deploy_parameters(setup), StackRole.BUILD: build_parameters(setup, partition)}
+    specs = []
+    for stack in stacks.setup_stacks(setup.name, setup.build_account_id, setup.staging_account_id,
+                                     setup.production_account_id):
+        template = templates.load(stack.template)
+        specs.append(StackSpec(stack.role, stack.account_id, setup.region, stack.stack_name, template,
+                               template.select_parameters(parameters[stack.role]), tags))
     return specs
 
 

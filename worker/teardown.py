@@ -23,13 +23,14 @@ from botocore.exceptions import ClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import stacks
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole
 from core.models.operations import StackAction, StackPhase
 from worker import access, aws_errors, links
 from worker.context import AwsContext
 from worker.sessions import AccessError, AccessNotConfigured, AccountSessions
 from worker.stack_status import StackState
-from worker.stackspec import SetupIncomplete, artifact_bucket_name, build_stack_name, desired_stacks
+from worker.stackspec import SetupIncomplete, desired_stacks
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def teardown_targets(session: Session, setup: Setup, aws: AwsContext) -> tuple[l
     for target in current:  # only what no apply recorded: those stacks were never deployed by the portal
         chosen.setdefault((target.account_id, target.stack_name), target)
     # sorted() is stable: the applied stacks keep their order within each role.
-    return sorted(chosen.values(), key=lambda t: t.role != StackRole.BUILD.value), left
+    return sorted(chosen.values(), key=lambda t: stacks.wave_of(OperationKind.TEARDOWN, t.role)), left
 
 
 def start_teardown(session: Session, operation: Operation, setup: Setup, aws: AwsContext) -> None:
@@ -216,8 +217,8 @@ def _left_entry(target: Target) -> dict[str, str]:
     entry = {"role": target.role, "account_id": target.account_id, "region": target.region,
              "stack_name": target.stack_name, "cli_command": links.delete_command(target.region, target.stack_name)}
     if target.role == StackRole.BUILD.value:
-        entry["artifact_bucket"] = artifact_bucket_name(
-            _application_of(target.stack_name), target.account_id, target.region)
+        entry["artifact_bucket"] = stacks.artifact_bucket_name(
+            stacks.application_of(target.stack_name), target.account_id, target.region)
     return entry
 
 
@@ -262,11 +263,7 @@ def _artifact_bucket(record: StackRecord) -> str:
     """
     if (record.outputs or {}).get("ArtifactBucketName"):
         return str(record.outputs["ArtifactBucketName"])
-    return artifact_bucket_name(_application_of(record.stack_name), record.account_id, record.region)
-
-
-def _application_of(build_stack: str) -> str:
-    return build_stack.removesuffix(build_stack_name(""))
+    return stacks.artifact_bucket_name(stacks.application_of(record.stack_name), record.account_id, record.region)
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:

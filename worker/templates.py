@@ -14,12 +14,11 @@ from typing import Any
 
 import yaml
 
+from core.stacks import BUILD_TEMPLATE, DEPLOY_TEMPLATE  # noqa: F401 - callers read them here too
 from worker import settings
 
 logger = logging.getLogger(__name__)
 
-DEPLOY_TEMPLATE = "deploy-dependencies.yaml"
-BUILD_TEMPLATE = "build-pipeline.yaml"
 
 
 class TemplateError(Exception):

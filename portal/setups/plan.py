@@ -4,9 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.models import AccessMethod
-
-ROLES = ("build", "staging", "production")
+from core.models import AccessMethod, StackRole
+from core.stacks import SetupStack, setup_stacks
 
 
 @dataclass(frozen=True)
@@ -49,22 +48,17 @@ def describe_access(entry: dict[str, Any] | None) -> str:
 
 
 def planned_stacks(name: str, build: str, staging: str, production: str, access: dict[str, Any]) -> list[PlannedStack]:
-    """Return the stacks in deployment order: every distinct deploy account first, then the build account."""
-    stacks = []
-    for account in dict.fromkeys([staging, production]):
-        stages = [stage for stage, acct in (("staging", staging), ("production", production)) if acct == account]
-        stacks.append(PlannedStack(
-            account_id=account,
-            stack_name=f"{name}-deploy-dependencies",
-            template="deploy-dependencies.yaml",
-            purpose=f"deploy role and CloudFormation execution role for {' and '.join(stages)}",
-            access=describe_access(access.get(account)),
-        ))
-    stacks.append(PlannedStack(
-        account_id=build,
-        stack_name=f"{name}-pipeline",
-        template="build-pipeline.yaml",
-        purpose="source, artifact bucket and key, build project and the pipeline",
-        access=describe_access(access.get(build)),
-    ))
-    return stacks
+    """Return the stacks in deployment order (core/stacks.py), each with its purpose and access."""
+    return [PlannedStack(
+        account_id=stack.account_id,
+        stack_name=stack.stack_name,
+        template=stack.template,
+        purpose=_purpose(stack),
+        access=describe_access(access.get(stack.account_id)),
+    ) for stack in setup_stacks(name, build, staging, production)]
+
+
+def _purpose(stack: SetupStack) -> str:
+    if stack.role is StackRole.DEPLOY:
+        return f"deploy role and CloudFormation execution role for {' and '.join(stack.stages)}"
+    return "source, artifact bucket and key, build project and the pipeline"

@@ -10,6 +10,7 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 from flask_login import current_user
 from sqlalchemy import select
 
+from core import stacks
 from core.models import OperationStatus, Setup, SetupStatus
 from portal.db import get_session
 from portal.deployments import service as deployment_service
@@ -169,7 +170,9 @@ def access(setup_id: int):
              for account in account_ids}
     sharing = account_sharing(setup.build_account_id, setup.staging_account_id, setup.production_account_id)
     return save_step(setup, form, "access", lambda: {"access": form.values(account_ids)}, "version",
-                     pristine=pristine, account_ids=account_ids, roles=roles, sharing=sharing)
+                     pristine=pristine, account_ids=account_ids, roles=roles, sharing=sharing,
+                     deploy_stack=stacks.deploy_stack_name(setup.name or "APP"),
+                     observer_role=stacks.observer_role_name(setup.name or "APP"))
 
 
 @bp.get("/setups/<int:setup_id>")
