@@ -1,4 +1,4 @@
-"""The emulator as a WSGI app and as a threaded server: control API, throttling, moto."""
+"""The emulator as a WSGI app and as a threaded server: control API, git, throttling, moto."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,8 @@ from typing import Any, Callable, Iterable
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from emulator import codecommit
+from emulator.codecommit import clone_urls, git_http
 from emulator.control import PREFIX, create_control_app
 from emulator.install import install
 from emulator.stats import CallCountingMiddleware
@@ -17,7 +19,8 @@ logger = logging.getLogger(__name__)
 
 
 class EmulatorApp:
-    """Route ``/_emulator/`` to the control API and everything else, throttled, to moto."""
+    """Route ``/_emulator/`` to the control API, git's requests to CodeCommit's git server and
+    everything else, throttled, to moto."""
 
     def __init__(self) -> None:
         self.control = create_control_app()
@@ -33,12 +36,16 @@ class EmulatorApp:
         path = environ.get("PATH_INFO", "")
         if path == PREFIX or path.startswith(PREFIX + "/"):
             return self.control(environ, start_response)
+        if git_http.handles(environ):
+            # git is no AWS API call: neither counted nor throttled.
+            return git_http.app(environ, start_response)
         return self.aws(environ, start_response)
 
 
 def create_app() -> EmulatorApp:
     """Install the extensions into moto and return the emulator's WSGI app."""
     install()
+    codecommit.install()  # its own patches, until they go through emulator.patches with the others
     return EmulatorApp()
 
 
@@ -56,6 +63,7 @@ class EmulatorServer:
             self.host, self.port, create_app(), threaded=True, request_handler=MotoRequestHandler
         )
         self.port = self._server.server_port
+        clone_urls.set_listening(self.endpoint_url)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="emulator-server", daemon=True
         )
@@ -83,6 +91,7 @@ class EmulatorServer:
             self.host, self.port, create_app(), threaded=True, request_handler=MotoRequestHandler
         )
         self.port = self._server.server_port
+        clone_urls.set_listening(self.endpoint_url)
         logger.info("emulator listening on %s", self.endpoint_url)
         try:
             self._server.serve_forever()

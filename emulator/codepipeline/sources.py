@@ -1,8 +1,9 @@
 """Source repositories: commits on branches, and the revision each source action fetches.
 
-moto's CodeCommit keeps repositories but no commits, so a push records its commit on the moto
-repository object itself (it then vanishes with the repository or a reset). GitHub repositories
-reached through a CodeConnections connection live outside AWS, so their commits are kept here.
+moto's CodeCommit keeps repositories but no commits, so a push records its commit (a real git
+commit, ``emulator.codecommit``) on the moto repository object itself (it then vanishes with the
+repository or a reset). GitHub repositories reached through a CodeConnections connection live
+outside AWS, so their commits are kept here.
 """
 from __future__ import annotations
 
@@ -73,18 +74,26 @@ def _branches(account_id: str, region: str, provider: str, repository: str,
 
 def record_commit(account_id: str, region: str, provider: str, repository: str,
                   branch: str, message: str, now: float) -> Commit:
-    """Append a commit to a branch (creating the branch) and return it."""
+    """Make up a commit on a branch of a repository outside the emulator (GitHub) and record it.
+
+    (CodeCommit commits are real git commits: see ``emulator.codecommit``.)
+    """
+    history = (_branches(account_id, region, provider, repository) or {}).get(branch) or []
+    parent = history[-1].commit_id if history else ""
+    seed = f"{repository}\0{branch}\0{parent}\0{message}\0{now}\0{mock_random.uuid4()}"
+    return add_commit(account_id, region, provider, repository,
+                      Commit(hashlib.sha1(seed.encode()).hexdigest(), message, branch, now))
+
+
+def add_commit(account_id: str, region: str, provider: str, repository: str, commit: Commit) -> Commit:
+    """Append a commit made elsewhere (a git push) to its branch's history and return it."""
     branches = _branches(account_id, region, provider, repository, create=True)
     if branches is None:
         raise UnknownRepositoryError(
             f"Repository {repository} does not exist in account {account_id}, region {region}"
         )
-    history = branches.setdefault(branch, [])
-    parent = history[-1].commit_id if history else ""
-    seed = f"{repository}\0{branch}\0{parent}\0{message}\0{now}\0{mock_random.uuid4()}"
-    commit = Commit(hashlib.sha1(seed.encode()).hexdigest(), message, branch, now)
-    history.append(commit)
-    logger.info("commit %s on %s/%s in %s %s", commit.commit_id[:8], repository, branch, account_id, region)
+    branches.setdefault(commit.branch, []).append(commit)
+    logger.info("commit %s on %s/%s in %s %s", commit.commit_id[:8], repository, commit.branch, account_id, region)
     return commit
 
 

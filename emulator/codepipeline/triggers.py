@@ -2,8 +2,10 @@
 
 On AWS a CodeCommit push reaches the pipeline through an EventBridge rule (trigger type
 ``CloudWatchEvent``, detail the rule's ARN) or through polling; a GitHub push through the
-connection's webhook. The emulator starts the watching pipelines directly and reports the
-trigger the way AWS would.
+connection's webhook. The emulator puts CodeCommit's state-change event on the bus (for every
+other rule), starts the watching pipelines directly and reports the trigger the way AWS would.
+Both a real ``git push`` (``emulator.codecommit.git_http``) and the ``/_emulator/push`` shortcut
+end in ``codecommit_ref_changed``.
 """
 from __future__ import annotations
 
@@ -17,8 +19,11 @@ from moto.codecommit.models import codecommit_backends
 from moto.codepipeline.models import codepipeline_backends
 from moto.events.models import events_backends
 
+from emulator.codecommit import events, repos
+from emulator.codecommit.lookup import Located, get as get_repository
 from emulator.codepipeline import engine, sources
 from emulator.codepipeline.backend import start_execution
+from emulator.codepipeline.models import Commit
 
 logger = logging.getLogger(__name__)
 
@@ -35,26 +40,71 @@ class PushResult:
 def push(account_id: str, region: str, repository: str, branch: str, message: str) -> PushResult:
     """Record a commit on ``repository``/``branch`` and start the pipelines watching it.
 
-    ``repository`` is a CodeCommit repository name, or ``owner/repo`` for a GitHub source.
+    ``repository`` is a CodeCommit repository name, or ``owner/repo`` for a GitHub source. A
+    CodeCommit repository gets a real git commit (the branch's tree, unchanged), so that the Source
+    action has a tree to zip and GetCommit a commit to show.
     :raise sources.UnknownRepositoryError: no such CodeCommit repository or GitHub source.
     """
-    backend = codepipeline_backends[account_id][region]
     with engine.LOCK:
-        now = time.time()
-        readers = [(p, a) for p in backend.pipelines.values() for a in p.pipeline["stages"][0]["actions"]
-                   if sources.reads(a, repository)]
-        provider = _provider(account_id, region, repository, readers)
-        watching = [(p, a) for p, a in readers
-                    if a["actionTypeId"]["provider"] == provider and _starts_on(p.pipeline, a, branch)]
-        commit = sources.record_commit(account_id, region, provider, repository, branch, message, now)
-        started = []
-        for pipeline, action in watching:
-            trigger_type, detail = _trigger(account_id, region, pipeline, action)
-            execution = start_execution(backend, pipeline, trigger_type, detail, pushed={action["name"]: commit})
-            started.append({"pipelineName": pipeline.pipeline["name"], "pipelineExecutionId": execution.execution_id})
-        logger.info("push to %s/%s in %s %s started %d execution(s)", repository, branch, account_id,
-                    region, len(started))
-        return PushResult(commit.commit_id, started)
+        provider = _provider(account_id, region, repository, _readers(account_id, region, repository))
+        if provider != sources.CODECOMMIT:
+            commit = sources.record_commit(account_id, region, provider, repository, branch, message, time.time())
+            return _start_watching(account_id, region, repository, provider, branch, commit)
+    located = get_repository(account_id, region, repository)
+    if located is None:  # deleted in between
+        raise sources.UnknownRepositoryError(
+            f"Repository {repository} does not exist in account {account_id}, region {region}")
+    # Lock order: the repository's, then engine.LOCK (taken by codecommit_ref_changed), as a git push.
+    with repos.lock_of(located.path):
+        old, new = repos.commit_on_branch(located.path, branch, message, "Emulator push", "push@emulator.invalid")
+        result = codecommit_ref_changed(located, f"refs/heads/{branch}", old, new)
+    assert result is not None  # a branch with a new head always starts (or finds nothing to start)
+    return result
+
+
+def codecommit_ref_changed(repository: Located, ref: str, old: str | None, new: str | None) -> PushResult | None:
+    """What CodeCommit does after a ref of ``repository`` moved: the event, and for a branch, the pipelines.
+
+    ``old``/``new`` are commit ids, None for a ref created/deleted. Returns None unless a branch
+    got a new head.
+    """
+    events.emit(repository, ref, old, new)
+    if not ref.startswith("refs/heads/") or not new or new == repos.ZERO_ID:
+        return None
+    branch = ref.removeprefix("refs/heads/")
+    metadata = repository.metadata
+    if not metadata.get("defaultBranch"):
+        # CodeCommit makes the first branch pushed the default one; a clone then checks it out.
+        metadata["defaultBranch"] = branch
+        repos.set_head(repository.path, branch)
+    info = repos.commit_info(repository.path, new)
+    message = info.message if info else ""
+    with engine.LOCK:
+        commit = sources.add_commit(repository.account_id, repository.region, sources.CODECOMMIT, repository.name,
+                                    Commit(new, message, branch, time.time()))
+        return _start_watching(repository.account_id, repository.region, repository.name, sources.CODECOMMIT,
+                               branch, commit)
+
+
+def _readers(account_id: str, region: str, repository: str) -> list[tuple[Any, dict[str, Any]]]:
+    backend = codepipeline_backends[account_id][region]
+    return [(p, a) for p in backend.pipelines.values() for a in p.pipeline["stages"][0]["actions"]
+            if sources.reads(a, repository)]
+
+
+def _start_watching(account_id: str, region: str, repository: str, provider: str, branch: str,
+                    commit: Commit) -> PushResult:
+    backend = codepipeline_backends[account_id][region]
+    watching = [(p, a) for p, a in _readers(account_id, region, repository)
+                if a["actionTypeId"]["provider"] == provider and _starts_on(p.pipeline, a, branch)]
+    started = []
+    for pipeline, action in watching:
+        trigger_type, detail = _trigger(account_id, region, pipeline, action)
+        execution = start_execution(backend, pipeline, trigger_type, detail, pushed={action["name"]: commit})
+        started.append({"pipelineName": pipeline.pipeline["name"], "pipelineExecutionId": execution.execution_id})
+    logger.info("push to %s/%s in %s %s started %d execution(s)", repository, branch, account_id,
+                region, len(started))
+    return PushResult(commit.commit_id, started)
 
 
 def _starts_on(declaration: dict[str, Any], action: dict[str, Any], branch: str) -> bool:
