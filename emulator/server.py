@@ -8,7 +8,6 @@ from typing import Any, Callable, Iterable
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from emulator import codecommit
 from emulator.codecommit import clone_urls, git_http
 from emulator.control import PREFIX, create_control_app
 from emulator.install import install
@@ -45,7 +44,6 @@ class EmulatorApp:
 def create_app() -> EmulatorApp:
     """Install the extensions into moto and return the emulator's WSGI app."""
     install()
-    codecommit.install()  # its own patches, until they go through emulator.patches with the others
     return EmulatorApp()
 
 
