@@ -128,7 +128,20 @@ def locate(target: str) -> tuple[Any, str]:
         owner = inspect.getattr_static(owner, part, MISSING)
         if owner is MISSING:
             raise MotoInternalsChanged(f"{target}: {module_name}:{'.'.join(parts[:depth + 1])} does not exist")
+    if isinstance(owner, types.ModuleType):
+        _import_submodule(owner, parts[-1])
     return owner, parts[-1]
+
+
+def _import_submodule(package: types.ModuleType, name: str) -> None:
+    # A submodule is an attribute of its package only once something imported it.
+    if hasattr(package, "__path__") and inspect.getattr_static(package, name, MISSING) is MISSING:
+        full_name = f"{package.__name__}.{name}"
+        try:
+            importlib.import_module(full_name)
+        except ModuleNotFoundError as err:
+            if err.name != full_name:
+                raise  # the submodule exists but cannot be imported: that is news, not absence
 
 
 def kind_of(owner: Any, name: str) -> Kind:
