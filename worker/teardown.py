@@ -181,7 +181,9 @@ def _look_elsewhere(record: StackRecord, target: Target, aws: AwsContext) -> Non
     looking in the old one tells a stack still there from one its admin already deleted (else a
     teardown would fail on it forever).
     """
-    there = AwsContext(AccountSessions(aws.sessions.username, target.region, aws.sessions.access))
+    # Self-launched accounts are read only through their observer role, in any region.
+    there = AwsContext(AccountSessions(aws.sessions.username, target.region, aws.sessions.access,
+                                       observer_role=aws.sessions.observer_role))
     stack = there.deployer(target.account_id).describe_stack(target.stack_name)
     if stack is None or stack.state is StackState.ABSENT:
         record.action, record.phase = StackAction.ABSENT.value, StackPhase.DONE.value

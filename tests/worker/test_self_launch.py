@@ -168,3 +168,23 @@ def test_a_build_stack_beside_a_deploy_stack_is_watched_through_its_observer_rol
 
     assert plan.status == OperationStatus.SUCCEEDED.value, plan.error
     assert f"through {observer(shared)}" in by_stack(plan)[f"{shared}/{APP}-pipeline"].detail["waits_for"]
+
+
+def test_teardown_after_a_region_change_still_sees_the_admins_stack_through_its_observer_role(
+        aws_env, make_setup, run_plan, make_operation, driver, worker_db, tmp_path):
+    setup_id = make_setup(name=APP, access=self_launched(STAGING))
+    _, applied = launch_and_apply(setup_id, STAGING, run_plan, make_operation, driver, aws_env, tmp_path)
+    assert applied.status == OperationStatus.SUCCEEDED.value, applied.error
+    with worker_db() as session:
+        session.get(Setup, setup_id).region = "us-west-2"
+        session.commit()
+
+    teardown_id = make_operation(setup_id, OperationKind.TEARDOWN)
+    tasks.teardown_setup(teardown_id)
+    done = driver.run(teardown_id)
+
+    # The old region's stack is read through the observer role, so the record tells the admin where it
+    # is instead of claiming there is no way into the account.
+    record = by_stack(done)[f"{STAGING}/{DEPLOY_STACK}"]
+    assert record.stack_status == "CREATE_COMPLETE"
+    assert record.detail["unreachable_reason"] == f"it is in region {REGION}, and the setup is in us-west-2 now"
