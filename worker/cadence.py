@@ -29,11 +29,11 @@ at at least every ``LONGEST_WAIT_STEADIES`` steady intervals.
 """
 from __future__ import annotations
 
-import os
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from worker import settings
 from worker.stack_status import is_finishing
 
 # A stack-level event with one of these statuses starts a new stack operation.
@@ -201,19 +201,15 @@ class Limits:
         return min(self.steady, FIRST_LOOK_SECONDS)
 
     @classmethod
-    def from_env(cls) -> "Limits":
-        """The defaults, or PORTAL_POLL_* overrides (tests run against a fast emulator with them)."""
-        return cls(
-            steady=float(os.environ.get("PORTAL_POLL_STEADY_SECONDS", STEADY_SECONDS)),
-            fast=float(os.environ.get("PORTAL_POLL_FAST_SECONDS", FAST_SECONDS)),
-            calls_per_minute=int(os.environ.get("PORTAL_POLL_CALLS_PER_MINUTE", CALLS_PER_MINUTE)),
-        )
+    def from_settings(cls) -> "Limits":
+        """The defaults, or the PORTAL_POLL_* overrides (worker/settings.py)."""
+        return cls(**settings.poll_overrides())  # type: ignore[arg-type]
 
 
 def next_delay(progress: Progress, expected: set[str], budget: Budget, now: float,
                limits: Limits | None = None) -> float:
     """Seconds until the next poll of a running stack, given what its events say and its calls so far."""
-    limits = limits or Limits.from_env()
+    limits = limits or Limits.from_settings()
     return min(_next_delay(progress, expected, budget, now, limits), limits.longest_wait)
 
 

@@ -6,18 +6,18 @@ process dies, one message is prefetched at a time, and only JSON crosses the bro
 from __future__ import annotations
 
 import logging
-import os
 
 from celery import Celery, bootsteps
 from celery.signals import worker_init, worker_process_init, worker_ready
 
 from core import config
+from worker import settings
 
 logger = logging.getLogger(__name__)
 
 app = Celery("worker", broker=config.broker_url(), include=["worker.tasks"])
 app.conf.update(
-    result_backend=os.environ.get("CELERY_RESULT_BACKEND") or None,
+    result_backend=settings.result_backend(),
     task_ignore_result=True,
     task_acks_late=True,
     task_reject_on_worker_lost=True,
@@ -29,7 +29,7 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     # Monitor tasks wait seconds, not hours; a message a dead worker held comes back after
     # this long (the resume task brings its work back sooner).
-    broker_transport_options={"visibility_timeout": int(os.environ.get("PORTAL_VISIBILITY_TIMEOUT", "300"))},
+    broker_transport_options={"visibility_timeout": settings.visibility_timeout()},
     # Sending a follow-up retries through a short broker outage instead of failing the task.
     task_publish_retry_policy={"max_retries": 20, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 3},
     worker_hijack_root_logger=False,
@@ -85,7 +85,7 @@ class ResumeSweep(bootsteps.StartStopStep):
         self.tref = None
 
     def start(self, worker: object) -> None:
-        interval = float(os.environ.get("PORTAL_SWEEP_SECONDS", "30"))
+        interval = settings.sweep_seconds()
         self.tref = worker.timer.call_repeatedly(interval, _send_resume, priority=10)  # type: ignore[attr-defined]
 
     def stop(self, worker: object) -> None:

@@ -6,7 +6,6 @@ task, a resumed monitor, two applies of one setup) cannot both win.
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from datetime import timedelta
 
@@ -15,12 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import Operation, OperationKind, OperationStatus, StackRecord, utcnow
+from worker import settings
 
 logger = logging.getLogger(__name__)
 
-# How long past its next scheduled poll a monitor chain keeps its stack before another may
-# take over (the chain's worker is presumed dead then).
-LEASE_GRACE = timedelta(seconds=float(os.environ.get("PORTAL_LEASE_GRACE_SECONDS", "15")))
 ACTIVE = (OperationStatus.RUNNING.value, OperationStatus.WAITING.value)
 CHANGING_KINDS = (OperationKind.APPLY.value, OperationKind.TEARDOWN.value)
 
@@ -102,7 +99,7 @@ def claim_lease(session: Session, record_id: int, token: str, hold_for: timedelt
         .where(StackRecord.id == record_id, or_(
             StackRecord.lease_token == token, StackRecord.lease_until.is_(None), StackRecord.lease_until < now,
         ))
-        .values(lease_token=new_token, lease_until=now + hold_for + LEASE_GRACE)
+        .values(lease_token=new_token, lease_until=now + hold_for + settings.lease_grace())
     )
     return new_token if result.rowcount == 1 else None
 

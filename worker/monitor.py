@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import stacks
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole, utcnow
 from core.models.operations import StackAction, StackPhase
-from worker import apply, cadence, context, plan, self_launch, teardown, templates
+from worker import apply, cadence, context, plan, self_launch, settings, teardown, templates
 from worker.context import AwsContext
 from worker.deployer import ChangeSetEmpty, ChangeSetNotFound, Deployer, DeployerError
 from worker.events import EventsError, fetch_new_events, newest_event_id
-from worker.lifecycle import LEASE_GRACE, claim_lease, release_lease
+from worker.lifecycle import claim_lease, release_lease
 from worker.polling import expected_resources, poll_stack
 from worker.sessions import AccessError
 from worker.stackspec import stack_tags
@@ -88,7 +88,7 @@ def follow(factory: sessionmaker[Session], record_id: int, token: str) -> tuple[
 
 def _lease_until(delay: float) -> datetime:
     """The lease covers the wait until the next step plus the grace a slow broker may need."""
-    return utcnow() + timedelta(seconds=delay) + LEASE_GRACE
+    return utcnow() + timedelta(seconds=delay) + settings.lease_grace()
 
 
 def step(session: Session, record: StackRecord, operation: Operation, setup: Setup, aws: AwsContext) -> float | None:
@@ -158,7 +158,7 @@ def _step_executing(session: Session, record: StackRecord, setup: Setup, aws: Aw
         budget = _execute(deployer, cfn, record, budget)
         _flag(session, record, executed=True, **budget.as_detail())
         # Nothing worth reading exists yet: the first look learns the pace of the stack's events.
-        return cadence.Limits.from_env().first_look
+        return cadence.Limits.from_settings().first_look
     return poll_stack(session, record, deployer, cfn, expected_resources(record))
 
 
@@ -234,4 +234,4 @@ def _step_waiting(session: Session, record: StackRecord, operation: Operation, a
 
 
 def _change_set_poll() -> float:
-    return min(CHANGE_SET_POLL_SECONDS, cadence.Limits.from_env().steady)
+    return min(CHANGE_SET_POLL_SECONDS, cadence.Limits.from_settings().steady)

@@ -42,7 +42,7 @@ _ATTEMPT_STARTS = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "IMPORT_IN_PROGRE
 
 def waiting_poll() -> float:
     """A person launches the stack: looking every few seconds is soon enough."""
-    return max(WAITING_POLL_SECONDS * cadence.Limits.from_env().steady / cadence.STEADY_SECONDS, 0.1)
+    return max(WAITING_POLL_SECONDS * cadence.Limits.from_settings().steady / cadence.STEADY_SECONDS, 0.1)
 
 
 def wait_for_launch(session: Session, record: StackRecord, aws: AwsContext) -> float | None:
@@ -75,7 +75,7 @@ def wait_for_launch(session: Session, record: StackRecord, aws: AwsContext) -> f
         return waiting_poll()
     if stack.state is StackState.IN_PROGRESS:
         record.status_reason = f"the account's admin launched {record.stack_name}: it is {stack.status}"
-        return cadence.Limits.from_env().steady
+        return cadence.Limits.from_settings().steady
     if stack.state is StackState.COMPLETE:
         settle(record, stack.status, stack.reason, stack.outputs)
         return None

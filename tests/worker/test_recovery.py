@@ -13,10 +13,8 @@ from worker import lifecycle, tasks
 
 @pytest.fixture
 def short_lease(monkeypatch):
-    monkeypatch.setattr(lifecycle, "LEASE_GRACE", timedelta(seconds=0.2))
-    import worker.monitor
-
-    monkeypatch.setattr(worker.monitor, "LEASE_GRACE", timedelta(seconds=0.2))
+    # worker/settings.py reads it at every lease, in lifecycle and monitor alike.
+    monkeypatch.setenv("PORTAL_LEASE_GRACE_SECONDS", "0.2")
 
 
 @pytest.mark.both_databases

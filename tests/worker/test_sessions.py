@@ -229,3 +229,9 @@ def test_waiting_for_an_observer_role_logs_no_botocore_traceback(aws_env, caplog
     with caplog.at_level("WARNING", logger="botocore.credentials"), pytest.raises(AssumeRoleFailed):
         sessions.client(BUILD, "cloudformation").describe_stacks()
     assert [r for r in caplog.records if r.name == "botocore.credentials"] == []
+
+
+def test_client_config_refuses_botocore_legacy_retry_mode(monkeypatch):
+    monkeypatch.setenv("PORTAL_AWS_RETRY_MODE", "legacy")
+    with pytest.raises(ValueError, match="must be standard or adaptive, not 'legacy'"):
+        client_config()
