@@ -92,6 +92,7 @@ INTERNALS: tuple[Internal, ...] = (
     *_group("moto.s3.cloud_formation", "bucket encryption as the template writes it",
             {"cfn_to_api_encryption": F}),
     *_group("moto.s3.models", "bucket configuration and bucket policies", {"FakeBucket": C, "s3_backends": V}),
+    *_group("moto.s3.exceptions", "the source action writes to the artifact bucket", {"MissingBucket": C}),
     *_group("moto.s3.responses", "the bucket-policy check remembers each request", {"S3Response": C}),
     *_group("moto.iam.access_control", "what a bucket policy decides", {"PermissionResult": C}),
     *_group("moto.sns.models", "subscriptions, topic policies and tags", {
