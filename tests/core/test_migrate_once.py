@@ -4,7 +4,6 @@ from __future__ import annotations
 import fcntl
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from sqlalchemy import inspect, text
 
 from core.config import REPO_ROOT
 from core.db import MIGRATION_LOCK_KEY, make_engine, upgrade
+from tests.waiting import wait_for
 
 MIGRATE = "import logging, sys; logging.basicConfig(level=logging.INFO); from core.db import upgrade; upgrade(sys.argv[1])"
 RAN = "Migrating database to heads"
@@ -52,21 +52,14 @@ def holding_migration_lock(url: str):
     engine.dispose()
 
 
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_processes_starting_together_migrate_once(fresh_url, tmp_path):
     logs = [tmp_path / f"migrate-{n}.log" for n in range(3)]
     with holding_migration_lock(fresh_url):
         procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, fresh_url], cwd=REPO_ROOT,
                                   stdout=log.open("w"), stderr=subprocess.STDOUT) for log in logs]
         # Each found the database unmigrated and now waits for the lock: the race a fresh start runs.
-        wait_until(lambda: all("Taking" in log.read_text() for log in logs)
-                   or any(proc.poll() is not None for proc in procs), 30, "all three to wait for the lock")
+        wait_for(lambda: all("Taking" in log.read_text() for log in logs)
+                 or any(proc.poll() is not None for proc in procs), 30, "all three to wait for the lock")
         assert all(proc.poll() is None for proc in procs), "a process did not wait for the lock"
     for proc in procs:
         assert proc.wait(60) == 0, [log.read_text() for log in logs]

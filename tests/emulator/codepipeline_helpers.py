@@ -6,7 +6,6 @@ repository ``orders-api`` on ``main``, as the build-pipeline template creates it
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Callable
 
 from emulator import codepipeline
@@ -15,6 +14,7 @@ from tests.emulator.helpers import DEFAULT_ACCOUNT, REGION
 PIPELINE = "orders-api-pipeline"
 REPOSITORY = "orders-api"
 ROLE = "orders-api-pipeline-role"
+ARTIFACT_BUCKET = f"orders-api-artifacts-{DEFAULT_ACCOUNT}-{REGION}"
 STAGES = ["Source", "Build", "DeployStaging", "ApproveProduction", "DeployProduction"]
 
 
@@ -33,7 +33,7 @@ def contract_declaration(name: str = PIPELINE, branch: str = "main", mode: str |
     declaration: dict[str, Any] = {
         "name": name,
         "roleArn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/{ROLE}",
-        "artifactStore": {"type": "S3", "location": f"orders-api-artifacts-{DEFAULT_ACCOUNT}-{REGION}"},
+        "artifactStore": {"type": "S3", "location": ARTIFACT_BUCKET},
         "pipelineType": "V2",
         "stages": [
             {"name": "Source", "actions": [_action("Source", "Source", "CodeCommit", {
@@ -71,6 +71,8 @@ def create_role_and_repository(client: Callable[..., Any], repository: str = REP
     except iam.exceptions.EntityAlreadyExistsException:
         pass
     client("codecommit").create_repository(repositoryName=repository)
+    # The Source action writes its artifact there: without the bucket it fails, as on AWS.
+    client("s3").create_bucket(Bucket=ARTIFACT_BUCKET)
 
 
 def create_contract_pipeline(client: Callable[..., Any], **kwargs: Any) -> Any:
@@ -102,12 +104,3 @@ def approval_token(pipelines: Any, name: str = PIPELINE) -> str:
 def execution_status(pipelines: Any, execution_id: str, name: str = PIPELINE) -> str:
     return str(pipelines.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)
                ["pipelineExecution"]["status"])
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll until ``predicate()`` holds; paced executions advance with the clock."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 import datetime
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 from emulator.client import control  # noqa: F401  (tests import it from here)
+from tests.waiting import wait_for
 
 REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -161,14 +161,15 @@ def event_trail(cfn: Any, stack_name: str) -> list[tuple[str, str]]:
 
 def wait_for_status(cfn: Any, stack_name: str, statuses: set[str], timeout: float = 20.0) -> dict[str, Any]:
     """Poll DescribeStacks until the stack reaches one of ``statuses``; return the stack."""
-    deadline = time.monotonic() + timeout
-    while True:
+    seen: list[str] = []
+
+    def reached() -> dict[str, Any] | None:
         stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
-        if stack["StackStatus"] in statuses:
-            return stack
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{stack_name} still {stack['StackStatus']} after {timeout} s")
-        time.sleep(0.05)
+        seen.append(stack["StackStatus"])
+        return stack if stack["StackStatus"] in statuses else None
+
+    return wait_for(reached, timeout, f"{stack_name} to reach {sorted(statuses)}",
+                    output=lambda: f"it is still {seen[-1]}")
 
 
 def outputs(stack: dict[str, Any]) -> dict[str, str]:

@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.emulator.helpers import control, event_trail, outputs, stack_events, template, wait_for_status
+from tests.waiting import wait_for
 
 PACE = 0.1
 # Declared out of dependency order on purpose: the alias needs the key, the key the topic's name.
@@ -56,10 +57,13 @@ def test_paced_events_appear_over_time_in_dependency_order(paced, client):
     cfn = client("cloudformation")
     cfn.create_stack(StackName="app", TemplateBody=template(RESOURCES, OUTPUTS))
 
-    seen = []
-    while not seen or seen[-1] < EVENTS:
+    seen: list[int] = []  # how many events were visible at each look
+
+    def all_visible() -> bool:
         seen.append(len(stack_events(cfn, "app")))
-        time.sleep(PACE / 2)
+        return seen[-1] >= EVENTS
+
+    wait_for(all_visible, EVENTS * PACE + 10, "every event to appear", interval=PACE / 2)
 
     assert seen[0] < EVENTS / 2  # most events were still hidden at first
     assert seen == sorted(seen)
@@ -139,10 +143,13 @@ def test_paced_rollback_ends_in_rollback_complete(paced, emulator, client):
 
     cfn.create_stack(StackName="app", TemplateBody=template(RESOURCES, OUTPUTS))
 
-    statuses = set()
-    while "ROLLBACK_COMPLETE" not in statuses:
+    statuses: set[str] = set()  # every status seen on the way
+
+    def rolled_back() -> bool:
         statuses.add(cfn.describe_stacks(StackName="app")["Stacks"][0]["StackStatus"])
-        time.sleep(PACE / 2)
+        return "ROLLBACK_COMPLETE" in statuses
+
+    wait_for(rolled_back, EVENTS * PACE + 10, "the rollback to complete", interval=PACE / 2)
     assert {"CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"} <= statuses
 
 

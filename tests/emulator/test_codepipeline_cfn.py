@@ -7,7 +7,7 @@ from typing import Any
 
 from emulator.codepipeline.cfn_resource import to_declaration
 from tests.emulator.helpers import outputs, wait_for_status
-from tests.emulator.codepipeline_helpers import wait_for
+from tests.waiting import wait_for
 
 STACK = "orders-api-pipeline"
 TRUST = {"Version": "2012-10-17", "Statement": [{
@@ -100,7 +100,7 @@ def test_stack_delete_removes_the_pipeline(client):
 
     cloudformation.delete_stack(StackName=STACK)
 
-    wait_for(lambda: pipelines.list_pipelines()["pipelines"] == [], timeout=15)
+    wait_for(lambda: pipelines.list_pipelines()["pipelines"] == [], 15, "the stack's pipeline to be deleted")
 
 
 def test_stack_without_a_name_gets_a_generated_one_that_updates_keep(client):

@@ -19,8 +19,8 @@ from tests.emulator.codepipeline_helpers import (
     execution_status,
     push,
     stage,
-    wait_for,
 )
+from tests.waiting import wait_for
 
 
 def test_execution_waits_at_manual_approval_with_token(client):
@@ -207,11 +207,11 @@ def test_actions_take_pace_seconds_each(client, emulator):
     assert "latestExecution" not in stage(state, "Build")
 
     wait_for(lambda: stage(pipelines.get_pipeline_state(name=PIPELINE), "Build").get(
-        "latestExecution", {}).get("status") == "InProgress")
+        "latestExecution", {}).get("status") == "InProgress", 5, "the Build stage to start")
     assert time.monotonic() - started >= 0.3
     # Source, Build, DeployStaging and CreateChangeSet: four paced actions before the approval.
     wait_for(lambda: action(pipelines.get_pipeline_state(name=PIPELINE), "ApproveProduction", "Approve").get(
-        "latestExecution", {}).get("status") == "InProgress")
+        "latestExecution", {}).get("status") == "InProgress", 5, "the approval to wait")
     assert time.monotonic() - started >= 1.2
     assert execution_status(pipelines, execution_id) == "InProgress"
 
@@ -269,7 +269,7 @@ def test_stop_and_wait_lets_the_running_action_finish(client, emulator):
 
     assert execution_status(pipelines, execution_id) == "Stopping"
     assert stage(pipelines.get_pipeline_state(name=PIPELINE), "Source")["latestExecution"]["status"] == "Stopping"
-    wait_for(lambda: execution_status(pipelines, execution_id) == "Stopped")
+    wait_for(lambda: execution_status(pipelines, execution_id) == "Stopped", 5, "the execution to stop")
     state = pipelines.get_pipeline_state(name=PIPELINE)
     assert action(state, "Source", "Source")["latestExecution"]["status"] == "Succeeded"
     assert stage(state, "Source")["latestExecution"]["status"] == "Stopped"

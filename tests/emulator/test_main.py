@@ -1,41 +1,34 @@
 """``python -m emulator``: serves on the given port, with the given pace and the demo accounts."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 from pathlib import Path
 
 import pytest
 
 from tests.emulator.helpers import control, make_client
+from tests.waiting import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def answered_pace(endpoint: str) -> dict | None:
+    try:
+        return control(endpoint, "pace")
+    except (urllib.error.URLError, ConnectionError):
+        return None  # not listening yet
 
 
-def test_main_serves_with_pace_and_demo_accounts():
-    port = free_port()
+def test_main_serves_with_pace_and_demo_accounts(tmp_path):
+    port, log = free_port(), tmp_path / "emulator.log"
     endpoint = f"http://127.0.0.1:{port}"
     process = subprocess.Popen([sys.executable, "-m", "emulator", "--port", str(port), "--pace", "0.5", "--demo"],
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("w"))
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                pace = control(endpoint, "pace")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert process.poll() is None, process.stderr.read().decode()
-                assert time.monotonic() < deadline, "emulator did not start"
-                time.sleep(0.2)
+        pace = wait_for(lambda: answered_pace(endpoint), 30, "the emulator to start", interval=0.2,
+                        process=process, output=log.read_text)
 
         assert pace == {"seconds": 0.5}
         role = make_client(endpoint, "sts").assume_role(

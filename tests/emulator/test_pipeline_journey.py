@@ -2,10 +2,10 @@
 the pipeline waiting at the approval, the approval, and a successful release."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tests.emulator.helpers import BUILD_ACCOUNT, control, deploy_repository_templates, outputs
+from tests.waiting import wait_for
 
 APP = "orders-api"
 
@@ -17,16 +17,6 @@ def stage_states(pipeline: Any, name: str) -> dict[str, dict[str, Any]]:
 def latest(stage: dict[str, Any]) -> tuple[str, str]:
     execution = stage.get("latestExecution", {})
     return execution.get("pipelineExecutionId", ""), execution.get("status", "")
-
-
-def wait_for(predicate, timeout: float = 20.0, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not reached in time")
 
 
 def approval_token(pipeline: Any, name: str) -> str | None:
@@ -48,7 +38,7 @@ def test_a_pushed_commit_waits_for_approval_then_reaches_production(client, emul
     [started] = pushed["pipelineExecutions"]
     execution_id = started["pipelineExecutionId"]
 
-    token = wait_for(lambda: approval_token(pipeline, name))
+    token = wait_for(lambda: approval_token(pipeline, name), 20, "the approval to wait")
     stages = stage_states(pipeline, name)
     for stage in ("Source", "Build", "DeployStaging"):
         assert latest(stages[stage]) == (execution_id, "Succeeded")
@@ -66,5 +56,5 @@ def test_a_pushed_commit_waits_for_approval_then_reaches_production(client, emul
             pipelineName=name, pipelineExecutionId=execution_id)["pipelineExecution"]["status"]
         return status if status in ("Succeeded", "Failed", "Stopped") else None
 
-    assert wait_for(succeeded) == "Succeeded"
+    assert wait_for(succeeded, 20, "the execution to finish") == "Succeeded"
     assert latest(stage_states(pipeline, name)["DeployProduction"]) == (execution_id, "Succeeded")

@@ -4,10 +4,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from portal import db as portal_db
 from portal.db import get_session
 from portal.settings import ConfigurationError
 from tests.portal.helpers import TEST_SECRET
+from tests.waiting import free_port, wait_for
 
 
 @pytest.fixture
@@ -154,31 +153,27 @@ def test_unexpected_errors_get_the_portals_500_page(app, client, auth, users):
     assert "kaboom" not in response.get_data(as_text=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def health_of(port: int) -> dict | None:
+    """/healthz's answer, or None while nothing listens on the port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return json.load(response)
+    except OSError:
+        return None
 
 
 @pytest.mark.slow
 def test_gunicorn_serves_portal_wsgi_app(tmp_path):
-    port = free_port()
+    port, log = free_port(), tmp_path / "gunicorn.log"
     env = {**os.environ, "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "PORTAL_SECRET_KEY": TEST_SECRET,
            "PORTAL_INSTANCE_DIR": str(tmp_path)}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1", "portal.wsgi:app"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    assert json.load(response) == {"status": "ok", "database": "ok"}
-                    break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()
-                assert time.monotonic() < deadline, "gunicorn did not answer in 30 s"
-                time.sleep(0.2)
+        health = wait_for(lambda: health_of(port), 30, "gunicorn to answer", interval=0.2,
+                          process=server, output=log.read_text)
+        assert health == {"status": "ok", "database": "ok"}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as response:
             assert "Sign in" in response.read().decode()
     finally:

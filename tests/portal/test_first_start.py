@@ -7,7 +7,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from sqlalchemy import inspect, text
 
 from core.db import make_engine
 from tests.portal.helpers import TEST_SECRET
+from tests.waiting import free_port, wait_for
 
 FIRST_MIGRATION = "Running upgrade  -> 0001"
 
@@ -34,26 +34,12 @@ def fresh_url(request, tmp_path):
     return url
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
             return json.load(response) == {"status": "ok", "database": "ok"}
     except OSError:
         return False
-
-
-def wait_until(condition, server: subprocess.Popen, log: Path, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert server.poll() is None, f"gunicorn exited while waiting for {what}:\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}:\n{log.read_text()}"
-        time.sleep(0.1)
 
 
 def served_by(log: Path) -> list[str]:
@@ -71,18 +57,19 @@ def test_gunicorn_with_two_workers_migrates_a_fresh_database_once(fresh_url, tmp
          "--access-logfile", "-", "--access-logformat", "served-by %(p)s %(U)s", "portal.wsgi:app"],
         env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_until(lambda: log.read_text().count("Portal created") == 2, server, log, 30, "both workers to load")
-        wait_until(lambda: healthy(port), server, log, 30, "/healthz")
+        watch = {"process": server, "output": log.read_text}
+        wait_for(lambda: log.read_text().count("Portal created") == 2, 30, "both workers to load", **watch)
+        wait_for(lambda: healthy(port), 30, "/healthz", **watch)
         # Hold one worker on a request it has not finished reading (a sync worker serves one at a
         # time); the next request can only be answered by the other.
         with socket.create_connection(("127.0.0.1", port), timeout=10) as held:
             held.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             before = len(served_by(log))
             assert healthy(port)
-            wait_until(lambda: len(served_by(log)) > before, server, log, 10, "the access log")
+            wait_for(lambda: len(served_by(log)) > before, 10, "the access log", **watch)
             held.sendall(b"Connection: close\r\n\r\n")
             assert held.recv(4096).startswith(b"HTTP/1.1 200")
-        wait_until(lambda: len(served_by(log)) > before + 1, server, log, 10, "the access log")
+        wait_for(lambda: len(served_by(log)) > before + 1, 10, "the access log", **watch)
         assert len(set(served_by(log)[before:])) == 2, log.read_text()
         output = log.read_text()
         assert output.count(FIRST_MIGRATION) == 1, output

@@ -5,12 +5,12 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
 
 from core.config import REPO_ROOT
+from tests.waiting import wait_for
 
 AWS_CLI = str(Path(sys.executable).with_name("aws"))
 ADMIN_ROLE = "OrganizationAccountAccessRole"  # the demo accounts' admin role (docs/contracts.md)
@@ -60,7 +60,5 @@ def delete_stack(endpoint: str, account_id: str, region: str, stack_name: str, h
                        aws_session_token=env["AWS_SESSION_TOKEN"])
     stack_id = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackId"]
     cfn.delete_stack(StackName=stack_name)
-    deadline = time.monotonic() + timeout
-    while cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] != "DELETE_COMPLETE":
-        assert time.monotonic() < deadline, f"{stack_name} is still being deleted"
-        time.sleep(0.1)
+    wait_for(lambda: cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE",
+             timeout, f"{stack_name} to be deleted")

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import redis
 from celery import Celery
 
 from core.config import REPO_ROOT
+from tests.waiting import free_port, wait_for
 
 
 # A Redis database of the worker tests' own on the shared server (never the default 0).
@@ -40,9 +40,7 @@ class WorkerProcess:
              "-n", f"lpp-test-{os.getpid()}-{time.monotonic_ns()}@%h"],
             cwd=REPO_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )
-        wait_for(lambda: "ready." in self.output() or self.proc.poll() is not None, 30, "celery worker to start")
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"celery worker exited at start:\n{self.output()}")
+        wait_for(lambda: "ready." in self.output(), 30, "celery worker to start", process=self.proc, output=self.output)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -67,9 +65,7 @@ class RedisServer:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,7 +78,7 @@ class RedisServer:
              "--appendonly", "no", "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
-        wait_for(lambda: _pings(redis.Redis.from_url(self.url)), 10, "redis-server to start")
+        wait_for(lambda: _pings(redis.Redis.from_url(self.url)), 10, "redis-server to start", process=self.proc)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -97,24 +93,3 @@ def _pings(client: Any) -> bool:
     except redis.exceptions.ConnectionError:  # not up yet
         return False
 
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
-def emulator_worker_environment(emulator: str, database: str, broker: str) -> dict[str, str]:
-    """A real worker's environment against the emulator, configured only as `make run` configures one."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID", "PORTAL_TEMPLATE_BASE_URL")}
-    env.update({
-        "AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-        "CELERY_BROKER_URL": broker, "PORTAL_DATABASE_URL": database, "PYTHONPATH": str(REPO_ROOT),
-        # The emulator answers at once: poll it quickly.
-        "PORTAL_POLL_STEADY_SECONDS": "0.3", "PORTAL_POLL_FAST_SECONDS": "0.1", "PORTAL_POLL_CALLS_PER_MINUTE": "1000",
-    })
-    return env

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
+from tests.waiting import wait_for
 from worker.templates import Template
 
 
@@ -26,11 +26,10 @@ def topics_template(*names: str, parameter: bool = False, padding: int = 0) -> T
 
 def wait_for_stack(cfn: Any, stack: str, timeout: float = 30.0) -> str:
     """Poll (in a test only) until the stack leaves *_IN_PROGRESS; return its status."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
-        if not status.endswith("_IN_PROGRESS") or status == "REVIEW_IN_PROGRESS":
-            return status
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{stack} still {status}")
-        time.sleep(0.1)
+    seen: list[str] = []
+
+    def settled() -> str | None:
+        seen.append(cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"])
+        return seen[-1] if not seen[-1].endswith("_IN_PROGRESS") or seen[-1] == "REVIEW_IN_PROGRESS" else None
+
+    return wait_for(settled, timeout, f"{stack} to leave *_IN_PROGRESS", output=lambda: f"it is still {seen[-1]}")

@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from core.models import Operation, OperationStatus, StackEvent, StackRecord
 from core.models.operations import StackAction, StackPhase
-from tests.worker.celery_helpers import SHARED_REDIS, WorkerProcess, sender, wait_for
+from tests.waiting import wait_for
+from tests.worker.celery_helpers import SHARED_REDIS, WorkerProcess, sender
 from tests.worker.conftest import STAGING, account_client, control
 from tests.worker.helpers import topics_template
 from tests.worker.test_celery_worker import wait_finished

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core.models import Operation, OperationKind, OperationStatus, StackEvent, StackRecord
-from tests.worker.celery_helpers import SHARED_REDIS, RedisServer, WorkerProcess, sender, wait_for
+from tests.waiting import wait_for
+from tests.worker.celery_helpers import SHARED_REDIS, RedisServer, WorkerProcess, sender
 from tests.worker.conftest import BUILD, PRODUCTION, STAGING, account_client, control
 
 pytestmark = pytest.mark.slow
@@ -139,7 +140,7 @@ def test_apply_survives_a_redis_restart(worker_env, tmp_path, worker_db, make_se
 
         wait_for(deploy_stacks_running, 30, "the deploy stacks to run")
         redis_server.stop()  # every queued and unacknowledged message is lost with it
-        time.sleep(2)
+        time.sleep(2)  # not a wait for anything: the outage lasts a while, as a real one does
         redis_server.start()
 
         def finished_with_a_supervisor() -> bool:

@@ -8,7 +8,8 @@ from sqlalchemy import inspect
 
 from core.config import REPO_ROOT
 from core.db import make_engine
-from tests.worker.celery_helpers import RedisServer, WorkerProcess, wait_for
+from tests.waiting import wait_for
+from tests.worker.celery_helpers import RedisServer, WorkerProcess
 
 
 def test_worker_migrates_a_fresh_database_before_it_starts(tmp_path):
