@@ -1,8 +1,10 @@
 """What starting an action means, per action type: its outcome, duration, ids and console links.
 
-No action does real work: builds are not run and stacks are not deployed. Each action takes
-``STATE.pace`` seconds and succeeds, unless a failure was injected for it or (for a source
-action) its branch has no commit; a Manual approval waits for PutApprovalResult instead.
+A CodeCommit Source action does its real work when it starts: the commit's tree, zipped, into the
+artifact bucket (``emulator.codecommit.source_action``). Other actions do none yet: builds are not
+run and stacks are not deployed. Each action takes ``STATE.pace`` seconds and succeeds, unless a
+failure was injected for it or its work failed (for a source action: no commit on its branch, no
+bucket or KMS key); a Manual approval waits for PutApprovalResult instead.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+from emulator.codecommit import source_action
 from emulator.codepipeline.models import ActionRun, Execution, new_id
 from emulator.state import STATE
 
@@ -23,8 +26,8 @@ def is_manual_approval(action: dict[str, Any]) -> bool:
     return type_id["category"] == "Approval" and type_id["provider"] == "Manual"
 
 
-def start_run(execution: Execution, action: dict[str, Any], at: float, region: str) -> ActionRun:
-    """Create the run of ``action`` starting at ``at`` and decide how it will end."""
+def start_run(execution: Execution, action: dict[str, Any], at: float, region: str, account_id: str) -> ActionRun:
+    """Create the run of ``action`` (in the pipeline's account and region) starting at ``at``; decide how it ends."""
     attempt = execution.stage_attempts.get(execution.stage_name, 0)
     run = ActionRun(execution.execution_id, execution.version, execution.stage_name, action,
                     start=at, due=None, attempt=attempt)
@@ -34,7 +37,7 @@ def start_run(execution: Execution, action: dict[str, Any], at: float, region: s
                     run.name, failure.reason)
         run.planned_error = (FAILED_CODE, failure.reason)
     if run.category == "Source":
-        _prepare_source(run, execution)
+        _prepare_source(run, execution, action.get("region") or region, account_id)
     elif run.provider == "CodeBuild":
         project = run.configuration.get("ProjectName", "project")
         build_id = f"{project}:{new_id()}"
@@ -53,16 +56,35 @@ def start_run(execution: Execution, action: dict[str, Any], at: float, region: s
     return run
 
 
-def _prepare_source(run: ActionRun, execution: Execution) -> None:
+def _prepare_source(run: ActionRun, execution: Execution, region: str, account_id: str) -> None:
     revision = execution.revisions.get(run.name)
     if revision is None:
         return
     if revision.missing_reason and run.planned_error is None:
         run.planned_error = (FAILED_CODE, revision.missing_reason)
+    if run.provider == "CodeCommit" and run.planned_error is None and revision.revision_id:
+        _write_source_artifact(run, execution, region, account_id, revision.revision_id)
     run.external_id = revision.revision_id
     run.external_url = revision.url
     run.summary = revision.summary
     run.output_variables = dict(revision.output_variables)
+
+
+def _write_source_artifact(run: ActionRun, execution: Execution, region: str, account_id: str,
+                           commit_id: str) -> None:
+    outputs = run.declaration.get("outputArtifacts") or []
+    if not outputs:
+        return  # nothing to hand to later actions
+    if run.configuration.get("OutputArtifactFormat", "CODE_ZIP") != "CODE_ZIP":
+        run.planned_error = (FAILED_CODE, "The emulator produces CODE_ZIP source artifacts only, not "
+                                          f"{run.configuration['OutputArtifactFormat']}.")
+        return
+    try:
+        source_action.write_artifact(account_id, region, execution.declaration,
+                                     run.configuration.get("RepositoryName", ""), commit_id,
+                                     execution.artifact_key(str(outputs[0]["name"])))
+    except source_action.SourceActionError as err:
+        run.planned_error = (FAILED_CODE, str(err))
 
 
 def complete_run(run: ActionRun, at: float) -> None:

@@ -37,6 +37,10 @@ def region_of(pipeline: Any) -> str:
     return str(pipeline._arn.split(":")[3])
 
 
+def account_of(pipeline: Any) -> str:
+    return str(pipeline._arn.split(":")[4])
+
+
 def run_order(action: dict[str, Any]) -> int:
     return int(action.get("runOrder") or 1)
 
@@ -183,7 +187,7 @@ def _start_next_group(pipeline: Any, execution: Execution, at: float) -> None:
     for action in remaining:
         if run_order(action) == order:
             execution.pending.discard(action["name"])
-            start_run(execution, action, at, region_of(pipeline))
+            start_run(execution, action, at, region_of(pipeline), account_of(pipeline))
 
 
 def _leave(pipeline: Any, execution: Execution, at: float) -> None:

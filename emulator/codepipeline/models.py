@@ -144,6 +144,11 @@ class Execution:
     def active(self) -> bool:
         return self.status in ("InProgress", "Stopping")
 
+    def artifact_key(self, artifact: str) -> str:
+        """Where an output artifact of this execution lies in the artifact bucket (one home for the key)."""
+        # AWS keys artifacts as <pipeline name, cut>/<artifact name, cut>/<random>; ours is stable per execution.
+        return f"{self.pipeline_name[:20]}/{artifact[:20]}/{self.execution_id[:7]}"
+
     def current_runs(self) -> list[ActionRun]:
         """The action runs of the current attempt of the current stage."""
         attempt = self.stage_attempts.get(self.stage_name, 0)

@@ -222,6 +222,4 @@ def action_execution_detail(pipeline: Any, execution: Execution, run: ActionRun)
 def _s3_location(bucket: str | None, execution: Execution, artifact: str) -> dict[str, str] | None:
     if not bucket:
         return None
-    # AWS keys artifacts as <pipeline name, cut>/<artifact name, cut>/<random>; ours is stable per execution.
-    return {"bucket": bucket,
-            "key": f"{execution.pipeline_name[:20]}/{artifact[:20]}/{execution.execution_id[:7]}"}
+    return {"bucket": bucket, "key": execution.artifact_key(artifact)}
