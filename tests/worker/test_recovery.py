@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from core.models import OperationKind, OperationStatus, StackRecord, utcnow
+from tests.waiting import wait_for
 from tests.worker.conftest import account_client, control
 from worker import lifecycle, tasks
 
@@ -47,9 +48,13 @@ def test_apply_whose_follow_ups_were_lost_is_resumed(aws_env, make_setup, run_pl
     driver.run(apply_id, until=lambda op: any(r.events for r in op.stacks))
 
     driver.queue.clear()  # the worker died with every scheduled follow-up
-    import time
 
-    time.sleep(0.5)  # its leases run out
+    def leases_ran_out() -> bool:
+        with worker_db() as session:
+            return not session.scalar(select(func.count()).select_from(StackRecord).where(
+                StackRecord.operation_id == apply_id, StackRecord.lease_until >= utcnow()))
+
+    wait_for(leases_ran_out, 10, "the dead chains' leases to run out")
     assert tasks.resume_operations() >= 1
     applied = driver.run(apply_id)
 
