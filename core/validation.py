@@ -7,8 +7,10 @@ fit to show next to the field.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,44 @@ class InvalidValue(ValueError):
     def __init__(self, *messages: str):
         super().__init__(messages[0])
         self.messages = list(messages)
+
+
+# --- text no field can hold ----------------------------------------------------------------------
+# JSON can spell a lone UTF-16 surrogate ("\ud800"): half of a character, which no UTF-8 column, page
+# or AWS API can carry (encoding it raises). PostgreSQL's text and jsonb refuse NUL, and so does
+# every AWS parameter the portal fills. Every check below refuses both first, without echoing them.
+
+LONE_SURROGATE = ("This text holds a lone UTF-16 surrogate (such as \\ud800), half of a character that "
+                  "cannot be stored or sent: retype it.")
+NUL_CHARACTER = "This text holds a NUL character (\\u0000), which neither the database nor AWS accepts."
+CONTROL_CHARACTERS = "Control characters such as line breaks are not allowed."
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """Return why no column, page or AWS call can hold ``text``, or None when one can."""
+    if _SURROGATES.search(text):
+        return LONE_SURROGATE
+    if "\x00" in text:
+        return NUL_CHARACTER
+    return None
+
+
+def safe_text(text: str) -> str:
+    """Return ``text`` with every lone surrogate and NUL spelled as an escape, fit to show in a message."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def text_rule(check: Callable[..., Any]) -> Callable[..., Any]:
+    """Make ``check`` refuse unstorable text before it applies the field's own rule."""
+
+    @functools.wraps(check)
+    def checked(value: Any, *args: Any) -> Any:
+        if isinstance(value, str) and (problem := unstorable(value)):
+            raise InvalidValue(problem)
+        return check(value, *args)
+
+    return checked
 
 
 # --- whole numbers in addresses, query strings and forms -----------------------------------------
@@ -60,6 +100,7 @@ ACCOUNT_ID_TYPED = re.compile(r"([0-9]{4})[- ]?([0-9]{4})[- ]?([0-9]{4})", re.AS
 ACCOUNT_ID_TYPED_MAX = len("1111-1111-1111")
 
 
+@text_rule
 def check_account_id(value: str) -> str:
     """Return the 12 digits, also when typed in the console's groups of four."""
     if not value:
@@ -70,6 +111,7 @@ def check_account_id(value: str) -> str:
     return "".join(match.groups())
 
 
+@text_rule
 def check_region(value: str) -> str:
     if not value:
         raise InvalidValue(REQUIRED)
@@ -85,6 +127,7 @@ def check_region(value: str) -> str:
 APPLICATION_NAME_MIN, APPLICATION_NAME_MAX = 3, 24
 
 
+@text_rule
 def check_application_name(value: str) -> str:
     if not value:
         raise InvalidValue(REQUIRED)
@@ -105,13 +148,15 @@ BRANCH_MAX = 255
 _BRANCH_FORBIDDEN = "~^:?*[\\"
 
 
+@text_rule
 def check_branch(value: str) -> str:
     """Apply ``git check-ref-format --branch``'s rules (and CodeCommit's length limit)."""
     if not value:
         raise InvalidValue(REQUIRED)
     if len(value) > BRANCH_MAX:
         raise InvalidValue("Use at most 255 characters.")
-    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in value):
+    # git refuses bytes below 0x20 and 0x7F; the C1 controls (U+0080 to U+009F) are no better in a name.
+    if any(char == " " or unicodedata.category(char) == "Cc" for char in value):
         raise InvalidValue("A branch name cannot contain spaces or control characters.")
     for char in value:
         if char in _BRANCH_FORBIDDEN:
@@ -139,6 +184,7 @@ def check_branch(value: str) -> str:
 SOURCE_PROVIDERS = tuple(provider.value for provider in SourceProvider)
 
 
+@text_rule
 def check_source_provider(value: str) -> str:
     if value not in SOURCE_PROVIDERS:
         raise InvalidValue("Choose CodeCommit or GitHub.")
@@ -159,6 +205,7 @@ CONNECTION_ARN = re.compile(
 )
 
 
+@text_rule
 def check_connection_arn(value: str) -> ConnectionArn:
     if not value:
         raise InvalidValue("A GitHub source needs the ARN of a CodeConnections connection.")
@@ -191,6 +238,7 @@ GITHUB_OWNER = re.compile(rf"[A-Za-z0-9](?:-?[A-Za-z0-9]){{0,{GITHUB_OWNER_MAX -
 GITHUB_REPOSITORY = re.compile(rf"[A-Za-z0-9._-]{{1,{GITHUB_REPOSITORY_MAX}}}")
 
 
+@text_rule
 def check_repository_id(value: str) -> str:
     if not value:
         raise InvalidValue("A GitHub source needs the repository as owner/repo.")
@@ -208,6 +256,7 @@ def check_repository_id(value: str) -> str:
 APPROVAL_EMAIL_MAX = 254
 
 
+@text_rule
 def check_approval_email(value: str) -> str:
     """Return the normalised address, or "" for none (then nobody is e-mailed about approvals)."""
     if not value:
@@ -234,6 +283,10 @@ def _tag_text_allowed(text: str) -> bool:
 
 def tag_problems(key: str, value: str) -> list[str]:
     """Return what is wrong with one tag (empty when it is fine)."""
+    if problem := unstorable(key):
+        return [f"A tag key: {problem}"]
+    if problem := unstorable(value):
+        return [f"Tag {key[:20]}: the value: {problem}"]
     problems = []
     if not key:
         problems.append("A tag key cannot be empty.")
@@ -261,6 +314,7 @@ def check_tags(tags: dict[str, str]) -> dict[str, str]:
     return dict(tags)
 
 
+@text_rule
 def parse_tags_text(text: str) -> dict[str, str]:
     """Parse one ``Key=Value`` per line (blank lines ignored) and check the result."""
     tags: dict[str, str] = {}
@@ -295,19 +349,21 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       2922, 3288, 3653)
 
 
+@text_rule
 def check_log_level(value: str) -> str:
     if value not in LOG_LEVELS:
         raise InvalidValue("Choose DEBUG, INFO, WARN or ERROR.")
     return value
 
 
+@text_rule
 def check_greeting(value: str) -> str:
     if not value:
         raise InvalidValue(REQUIRED)
     if len(value) > GREETING_MAX:
         raise InvalidValue("Use at most 64 characters.")
     if any(unicodedata.category(char) == "Cc" for char in value):
-        raise InvalidValue("Control characters such as line breaks are not allowed.")
+        raise InvalidValue(CONTROL_CHARACTERS)
     return value
 
 
@@ -330,6 +386,7 @@ def _whole_number(value: Any, message: str) -> int:
     return value
 
 
+@text_rule
 def check_memory_size(value: Any) -> int:
     """Return the memory size in MB as an int."""
     message = "Enter a whole number of MB from 128 to 10240."
@@ -339,6 +396,7 @@ def check_memory_size(value: Any) -> int:
     return number
 
 
+@text_rule
 def check_log_retention(value: Any) -> int:
     """Return the log retention in days as an int; CloudWatch Logs offers only the listed periods."""
     message = "Choose a retention CloudWatch Logs offers: " + ", ".join(map(str, LOG_RETENTION_DAYS)) + " days."
@@ -367,12 +425,14 @@ ROLE_NAME = re.compile(rf"[\w+=,.@-]{{1,{ROLE_NAME_MAX}}}", re.ASCII)
 EXTERNAL_ID = re.compile(rf"[\w+=,.@:/-]{{2,{EXTERNAL_ID_MAX}}}", re.ASCII)
 
 
+@text_rule
 def check_access_method(value: str) -> str:
     if value not in ACCESS_METHODS:
         raise InvalidValue("Choose how the portal reaches this account.")
     return value
 
 
+@text_rule
 def check_role_name(value: str) -> str:
     if not value:
         raise InvalidValue(f"Enter the role the portal assumes, e.g. {DEFAULT_ROLE_NAME}.")
@@ -381,6 +441,7 @@ def check_role_name(value: str) -> str:
     return value
 
 
+@text_rule
 def check_external_id(value: str) -> str:
     """Return the external id, or "" when the role does not require one."""
     if value and not EXTERNAL_ID.fullmatch(value):

@@ -37,9 +37,9 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(code: int, message: str, headers=None, field: str = "request"):
+def error_response(code: int, message: str, headers=None):
     if wants_json():
-        return jsonify(errors={field: [message]}), code, headers or []
+        return jsonify(errors={"request": [message]}), code, headers or []
     try:
         page = render_template("errors/error.html", code=code, title=TITLES.get(code, "Error"), message=message)
     except Exception:  # noqa: BLE001 - the page itself failed (e.g. the database is down): say it plainly
@@ -56,7 +56,9 @@ def handle_http_exception(err: HTTPException):
 
 
 def handle_bad_parameter(err: BadParameter):
-    return error_response(400, err.message, field=err.parameter)
+    if wants_json():
+        return jsonify(errors=err.errors), 400
+    return error_response(400, err.message)
 
 
 def handle_csrf_error(err: CSRFError):

@@ -1,9 +1,10 @@
-"""Whole numbers read from a request: path segments, query strings, hidden form fields, the session.
+"""Values read from a request: whole numbers, and text no column can hold.
 
-Every one goes through core.validation.parse_whole_number: ASCII digits only, short, in range. So
-'²' (which str.isdigit() accepts and int() refuses), '٣' (which both accept) or a 5,000-digit number
-(int() raises over 4,300 digits) is a clear 400 naming the parameter, or a 404 for an address,
-never a ValueError or a database overflow answered as 500.
+Every number (path segment, query string, hidden field, the session's user id) goes through
+core.validation.parse_whole_number: ASCII digits only, short, in range. So '²' (which str.isdigit()
+accepts and int() refuses), '٣' (which both accept) or a 5,000-digit number (int() raises over
+4,300 digits) is a clear 400 naming the parameter, or a 404 for an address, never a ValueError or a
+database overflow answered as 500. A query or form value holding NUL is a 400 as well.
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from core import validation as v
 
 
 class BadParameter(BadRequest):
-    """A request parameter breaks its rule: 400 naming it (portal.errors renders page or JSON)."""
+    """Request parameters break their rules: 400 naming each (portal.errors renders a page or JSON)."""
 
-    def __init__(self, name: str, message: str):
+    def __init__(self, name: str, message: str, *, more: dict[str, list[str]] | None = None):
         super().__init__(message)
-        self.parameter, self.message = name, message
+        self.message = message
+        self.errors = {name: [message], **(more or {})}
 
 
 def number_or_none(raw: Any, minimum: int = 1, maximum: int = v.MAX_ID) -> int | None:
@@ -68,6 +70,25 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
+def refuse_unstorable_text() -> None:
+    """Refuse a query or form value (or name) holding NUL: PostgreSQL cannot compare or store it.
+
+    Werkzeug decodes both with replacement characters, so a lone surrogate cannot arrive this way;
+    JSON bodies are checked where they are read (portal.api.body).
+
+    :raise BadParameter: 400 naming the parameter
+    """
+    for source in (request.args, request.form):
+        for name, value in source.items(multi=True):
+            for text in (name, value):
+                if problem := v.unstorable(text):
+                    raise BadParameter(v.safe_text(name), problem)
+
+
 def init_app(app) -> None:
-    """Install the id converter; call before any blueprint is registered (rules bind it when added)."""
+    """Install the id converter and the text check; call before any blueprint is registered.
+
+    Rules bind their converter when they are added, and this check runs before every blueprint's own.
+    """
     app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_unstorable_text)

@@ -10,9 +10,11 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.models import Operation, OperationStatus, Setup
+from core.times import iso
 from core.validation import MAX_ID
 from portal import params, tokens
 from portal.api import bp
+from portal.api.body import read_object
 from portal.api.openapi import build_spec
 from portal.db import get_session
 from portal.deployments import views
@@ -68,11 +70,6 @@ def authenticate():
                                    "Create one on your API tokens page."]})
 
 
-def iso(moment) -> str | None:
-    moment = service.as_utc(moment)
-    return moment.isoformat() if moment else None
-
-
 def operation_json(operation: Operation) -> dict[str, Any]:
     return views.summary_json(operation)
 
@@ -91,10 +88,8 @@ def load_setup(setup_id: int) -> Setup:
 
 
 def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, {"body": ["Send a JSON object with Content-Type: application/json."]})
-    return body
+    """:raise BadParameter: 400 when the body is no JSON object fit to read (portal.api.body)"""
+    return read_object()
 
 
 def merge(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:

@@ -326,3 +326,57 @@ def test_each_length_limit_is_the_longest_value_its_rule_accepts(check):
     check(value)  # accepted
     with pytest.raises(v.InvalidValue):
         check(one_longer(check, value))
+
+
+# Every rule that takes text, with a value it accepts: a lone surrogate or a NUL put into it is
+# refused with the rule for text no column can hold, before the field's own rule speaks.
+TEXT_RULES = [
+    (v.check_account_id, "123456789012"), (v.check_region, "eu-west-1"), (v.check_application_name, "orders-api"),
+    (v.check_branch, "feature/login"), (v.check_source_provider, "CodeCommit"), (v.check_connection_arn, CONNECTION),
+    (v.check_repository_id, "octo-org/orders-api"), (v.check_approval_email, "team@example.com"),
+    (v.parse_tags_text, "team=payments"), (v.check_log_level, "INFO"), (v.check_greeting, "Hello"),
+    (v.check_memory_size, "256"), (v.check_log_retention, "30"), (v.check_access_method, "assume_role"),
+    (v.check_role_name, "OrganizationAccountAccessRole"), (v.check_external_id, "abc-123"),
+]
+
+
+@pytest.mark.parametrize("check, value", TEXT_RULES, ids=[check.__name__ for check, _ in TEXT_RULES])
+@pytest.mark.parametrize("bad, message", [("\ud800", v.LONE_SURROGATE), ("\udfff", v.LONE_SURROGATE),
+                                          ("\x00", v.NUL_CHARACTER)], ids=["high", "low", "nul"])
+def test_every_text_rule_refuses_what_no_column_can_hold(check, value, bad, message):
+    check(value)  # accepted as it is
+    assert message_of(check, value[:2] + bad + value[2:]) == [message]
+
+
+@pytest.mark.parametrize("tags, message", [
+    ({"te\ud800am": "x"}, f"A tag key: {v.LONE_SURROGATE}"),
+    ({"team": "pay\x00"}, f"Tag team: the value: {v.NUL_CHARACTER}"),
+])
+def test_tags_refuse_what_no_column_can_hold_without_echoing_it(tags, message):
+    assert message_of(v.check_tags, tags) == [message]
+
+
+@pytest.mark.parametrize("value", ["main\x85", "a\x9fb", "a\x7fb"])
+def test_branch_names_refuse_every_control_character(value):
+    assert message_of(v.check_branch, value) == ["A branch name cannot contain spaces or control characters."]
+
+
+def test_safe_text_spells_what_it_cannot_show():
+    assert v.safe_text("a\ud800b\x00c") == "a\\ud800b\\x00c"
+
+
+@pytest.mark.parametrize("text, number", [("1", 1), ("0042", 42), ("2147483647", v.MAX_ID)])
+def test_parses_ascii_whole_numbers(text, number):
+    assert v.parse_whole_number(text, 1, v.MAX_ID) == number
+
+
+@pytest.mark.parametrize("text", ["²", "①", "٣", "１", "1" * 5000, "2147483648", "0", "", " 1", "+1", "1_000", None, 5])
+def test_refuses_anything_but_ascii_whole_numbers_in_range(text):
+    assert message_of(v.parse_whole_number, text, 1, v.MAX_ID) == [f"Must be a whole number from 1 to {v.MAX_ID}."]
+
+
+@pytest.mark.parametrize("check", [v.check_memory_size, v.check_log_retention])
+@pytest.mark.parametrize("text", ["²⁵⁶", "٣٠", "1" * 5000])
+def test_stage_numbers_refuse_digits_that_are_not_ascii(check, text):
+    with pytest.raises(v.InvalidValue):
+        check(text)
