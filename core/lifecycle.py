@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from core.models import Operation, OperationKind, OperationStatus, Setup, SetupStatus
+from core.times import as_utc
 
 UNFINISHED = (OperationStatus.PENDING.value, OperationStatus.RUNNING.value, OperationStatus.WAITING.value)
 
@@ -102,9 +103,4 @@ def _plan_note(plan: Operation) -> str:
 def last_activity(setup: Setup, *operations: Operation | None) -> datetime:
     """The newest of the setup's own change and its operations' recorded moments (the list's "updated")."""
     moments = [setup.updated_at, *(moment(op) for op in operations if op is not None)]
-    return max(_aware(m) for m in moments)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return max(as_utc(m) for m in moments)  # type: ignore[type-var]

@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import logging
 
+from typing import TypeVar
+
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from core.db import make_engine, make_session_factory, upgrade
+from core.validation import MAX_ID
+
+Row = TypeVar("Row")
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,11 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["db_sessions"]()
     return g.db_session
+
+
+def get_by_id(session: Session, model: type[Row], row_id: int) -> Row | None:
+    """The row with this id, or None; an id past what PostgreSQL's integers hold is no row, not an error."""
+    return session.get(model, row_id) if 0 < row_id <= MAX_ID else None
 
 
 def close_session(_error: BaseException | None = None) -> None:

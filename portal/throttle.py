@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from core.models import AuditEntry
+from core.times import as_utc
 from portal import audit
 from portal.db import get_session
 
@@ -33,11 +34,6 @@ class Lockout:
         unit = "minute" if self.minutes == 1 else "minutes"
         return (f"Too many failed sign-in attempts. For your protection, signing in from this address is "
                 f"paused: try again in {self.minutes} {unit}.")
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _failures_since(cutoff: datetime, remote_addr: str, username: str | None):
@@ -72,10 +68,10 @@ def check_lockout(username: str, remote_addr: str, *, max_failures: int, max_per
     now = now or datetime.now(UTC)
     cutoff = now - window
     last_success = _last_success(username, remote_addr)
-    pair_cutoff = max(cutoff, _as_utc(last_success)) if last_success else cutoff
+    pair_cutoff = max(cutoff, as_utc(last_success)) if last_success else cutoff
     for user_filter, limit, since in ((username, max_failures, pair_cutoff), (None, max_per_address, cutoff)):
         count, oldest = _failures_since(since, remote_addr, user_filter)
         if count >= limit:
             # The lock lifts when the oldest counted failure leaves the window.
-            return Lockout(retry_after=_as_utc(oldest) + window - now)
+            return Lockout(retry_after=as_utc(oldest) + window - now)
     return None

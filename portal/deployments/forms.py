@@ -1,8 +1,12 @@
-"""Forms of the deployment pages: applying takes no input, a teardown asks for the application name."""
+"""Forms of the deployment pages: planning and applying take no input, a teardown asks for the application name."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import StringField
+
+
+class PlanForm(FlaskForm):
+    """Only the CSRF token: asking for a plan takes no input."""
 
 
 class ApplyForm(FlaskForm):

@@ -10,14 +10,12 @@ from core.models import Operation, OperationKind, OperationStatus, Setup
 from core.validation import MAX_ID
 from portal import operation_requests as requests
 from portal import params
-from portal.db import get_session
+from portal.db import get_by_id, get_session
 from portal.deployments import bp, service, views
-from portal.deployments.forms import ApplyForm, TeardownForm
+from portal.deployments.forms import ApplyForm, PlanForm, TeardownForm
 from portal.deployments.panel import plan_review
 from portal.errors import error_response
 from portal.security import permission_required
-from portal.setups import service as setups_service
-from portal.setups.forms import PlanForm
 from portal.setups.plan import planned_stacks
 
 log = logging.getLogger(__name__)
@@ -44,7 +42,7 @@ def register_template_globals(state) -> None:
 
 def load_setup(setup_id: int) -> Setup:
     """:raise 404: no such setup"""
-    setup = setups_service.get_setup(get_session(), setup_id)
+    setup = get_by_id(get_session(), Setup, setup_id)
     if setup is None:
         abort(404)
     return setup

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackEvent, StackRecord
 from core import lifecycle, plans
+from core.times import as_utc
 from portal import audit
 from portal import operation_requests as requests
-from portal.setups.service import MAX_ID, as_utc
+from portal.db import get_by_id
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,7 @@ class WrongConfirmation(Exception):
 
 def get_operation(session: Session, setup_id: int, operation_id: int) -> Operation | None:
     """Return the operation when it belongs to the setup."""
-    if not 0 < operation_id <= MAX_ID:
-        return None
-    operation = session.get(Operation, operation_id)
+    operation = get_by_id(session, Operation, operation_id)
     return operation if operation is not None and operation.setup_id == setup_id else None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from core.models import Operation, OperationKind, OperationStatus, Setup, SourceProvider, StackEvent, StackRecord
 from core.models.operations import StackPhase
-from portal.setups.service import as_utc
+from core.times import as_utc, iso
 
 ACTIONS = {
     "create": "create",
@@ -42,11 +42,6 @@ LEFT_KEYS = ("role", "account_id", "region", "stack_name", "cli_command", "artif
 ROLLBACK_COMPLETE = "ROLLBACK_COMPLETE"
 # How a stack's events are listed: newest first, as the AWS console does, unless asked otherwise.
 EVENT_ORDERS = ("newest", "oldest")
-
-
-def iso(moment) -> str | None:
-    moment = as_utc(moment)
-    return moment.isoformat() if moment else None
 
 
 def ordered(events: list[StackEvent], order: str) -> list[StackEvent]:

@@ -219,7 +219,3 @@ def access_form(account_ids: list[str], access: dict[str, Any], version: int, **
     while len(form.accounts.entries) < len(account_ids):
         form.accounts.append_entry({})
     return form
-
-
-class PlanForm(FlaskForm):
-    """Only the CSRF token: asking for a plan takes no input."""

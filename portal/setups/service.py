@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,8 +10,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.models import Operation, OperationKind, Setup, SetupStatus, SourceProvider
-from core.validation import MAX_ID  # ids are 32-bit integers on PostgreSQL
 from portal import audit
+from portal.db import get_by_id
 from portal import operation_requests as requests
 from portal.setups import rules
 
@@ -54,15 +53,8 @@ class NotReady(Exception):
         super().__init__(f"The setup is not complete: finish the {step} step before asking for a plan.")
 
 
-def as_utc(moment: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes; every stored time is UTC.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 def get_setup(session: Session, setup_id: int) -> Setup | None:
-    return session.get(Setup, setup_id) if 0 < setup_id <= MAX_ID else None
+    return get_by_id(session, Setup, setup_id)
 
 
 def new_setup(created_by_id: int | None) -> Setup:
