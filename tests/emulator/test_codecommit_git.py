@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
+from emulator.codecommit import clone_urls
 from tests.emulator.codepipeline_helpers import PIPELINE, create_contract_pipeline
 from tests.emulator.git_helpers import AUTHOR, commit_file, git
 from tests.emulator.helpers import REGION, STAGING_ACCOUNT, control
@@ -216,3 +217,16 @@ def test_a_git_push_starts_the_pipeline_watching_its_branch(emulator, client, tm
     assert latest["trigger"]["triggerType"] == "CloudWatchEvent"
     [revision] = latest["sourceRevisions"]
     assert (revision["revisionId"], revision["revisionSummary"]) == (commit_id, "Ship it")
+
+
+def test_the_public_url_setting_names_the_clone_url(monkeypatch, client):
+    monkeypatch.setenv("EMULATOR_PUBLIC_URL", "http://localhost:14566/")
+    created = client("codecommit").create_repository(repositoryName="published")["repositoryMetadata"]
+    assert created["cloneUrlHttp"] == "http://localhost:14566/v1/repos/published"
+
+
+def test_a_wildcard_listening_address_is_reported_as_the_loopback_one(monkeypatch):
+    monkeypatch.delenv("EMULATOR_PUBLIC_URL", raising=False)
+    monkeypatch.setattr(clone_urls, "_listening", None)  # restored after the test, for the session's server
+    clone_urls.set_listening("http://0.0.0.0:4566")
+    assert clone_urls.http_clone_url("orders-api", "https://aws") == "http://127.0.0.1:4566/v1/repos/orders-api"
