@@ -93,3 +93,16 @@ def _pings(client: Any) -> bool:
     except redis.exceptions.ConnectionError:  # not up yet
         return False
 
+
+def emulator_worker_environment(emulator: str, database: str, broker: str) -> dict[str, str]:
+    """A real worker's environment against the emulator, configured only as `make run` configures one."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID", "PORTAL_TEMPLATE_BASE_URL")}
+    env.update({
+        "AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+        "CELERY_BROKER_URL": broker, "PORTAL_DATABASE_URL": database, "PYTHONPATH": str(REPO_ROOT),
+        # The emulator answers at once: poll it quickly.
+        "PORTAL_POLL_STEADY_SECONDS": "0.3", "PORTAL_POLL_FAST_SECONDS": "0.1", "PORTAL_POLL_CALLS_PER_MINUTE": "1000",
+    })
+    return env
