@@ -11,11 +11,11 @@ import boto3
 from botocore.config import Config
 
 from emulator.client import control  # noqa: F401  (tests import it from here)
+from tests.accounts import BUILD, DEFAULT_ACCOUNT, PRODUCTION, STAGING  # noqa: F401 - tests import them from here
 from tests.waiting import wait_for
 
 REGION = "us-east-1"
-DEFAULT_ACCOUNT = "123456789012"
-BUILD_ACCOUNT, STAGING_ACCOUNT, PRODUCTION_ACCOUNT = "111111111111", "222222222222", "333333333333"
+BUILD_ACCOUNT, STAGING_ACCOUNT, PRODUCTION_ACCOUNT = BUILD, STAGING, PRODUCTION
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates_cfn"
 DUMMY = "testing"
 ACCESS_ROLE = "emulator-test-access"

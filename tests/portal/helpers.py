@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from portal.setups import rules
+from tests.accounts import BUILD, PRODUCTION, STAGING  # noqa: F401 - portal tests import them from here
 
 PASSWORD = "correct horse battery staple"
 TEST_BROKER_URL = "redis://127.0.0.1:6379/9"
@@ -14,7 +15,6 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ROLES = ("admin", "operator", "approver", "viewer")
 
-BUILD, STAGING, PRODUCTION = "111111111111", "222222222222", "333333333333"
 STAGE_PARAMETERS = {
     "staging": {"LogLevel": "DEBUG", "Greeting": "Hello", "MemorySize": 128, "LogRetentionInDays": 14},
     "production": {"LogLevel": "INFO", "Greeting": "Hello", "MemorySize": 256, "LogRetentionInDays": 90},

@@ -7,9 +7,7 @@ HTTP server; portal and worker share one SQLite file.
 """
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +15,9 @@ import redis
 from playwright.sync_api import Page, expect, sync_playwright
 
 from core.db import upgrade
+from emulator.client import control
 from emulator.server import EmulatorServer
+from tests.accounts import BUILD, PRODUCTION, STAGING
 from tests.portal.helpers import PASSWORD, TEST_SECRET
 from tests.portal.live import CHROMIUM, CHROMIUM_ARGS, serve_portal
 from tests.worker.celery_helpers import WorkerProcess, emulator_worker_environment
@@ -25,18 +25,10 @@ from tests.worker.celery_helpers import WorkerProcess, emulator_worker_environme
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 BROKER = "redis://127.0.0.1:6379/7"  # this test's own database on the local Redis
-BUILD, STAGING, PRODUCTION = "111111111111", "222222222222", "333333333333"
 PACE = 0.05
 SCREENSHOTS = "/tmp/portal-deploy-{}.png"
 # Plans and applies take a few seconds on the emulator; generous, so a busy machine does not fail them.
 SLOW = 45_000
-
-
-def control(endpoint: str, path: str, body: dict) -> None:
-    request = urllib.request.Request(f"{endpoint}/_emulator/{path}", data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10):
-        pass
 
 
 @pytest.fixture(scope="module")

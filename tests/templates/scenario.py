@@ -1,8 +1,9 @@
 """The accounts, names and parameters the template tests deploy with (the portal's demo layout)."""
 from __future__ import annotations
 
+from tests.accounts import BUILD, PRODUCTION, STAGING  # noqa: F401 - template tests import them from here
+
 APP = "orders-api"
-BUILD, STAGING, PRODUCTION = "111111111111", "222222222222", "333333333333"
 REGION = "eu-west-1"
 PORTAL_URL = "https://portal.example.com"
 

@@ -24,6 +24,7 @@ from core.models import Operation, OperationKind, OperationStatus, Setup
 from emulator.client import control
 from emulator.server import EmulatorServer
 from core.config import REPO_ROOT
+from tests.accounts import BUILD, DEFAULT_ACCOUNT, PRODUCTION, STAGING  # noqa: F401 - re-exported
 from tests.databases import fresh_database
 from tests.worker import celery_helpers
 from worker import context, db, tasks
@@ -31,8 +32,6 @@ from worker.lifecycle import OperationRefused
 from worker.monitor import Follow
 
 REGION = "us-east-1"
-DEFAULT_ACCOUNT = "123456789012"
-BUILD, STAGING, PRODUCTION = "111111111111", "222222222222", "333333333333"
 BOOTSTRAP_ROLE = "OrganizationAccountAccessRole"
 
 

@@ -9,7 +9,7 @@ from botocore.stub import Stubber
 from sqlalchemy import func, select
 
 from core.models import OperationKind, StackEvent, StackRecord
-from tests.worker.conftest import REGION, control
+from tests.worker.conftest import REGION, STAGING, control
 from tests.worker.helpers import topics_template, wait_for_stack
 from worker.deployer import Deployer
 from worker.events import Event, fetch_new_events, is_cancellation, newest_event_id, root_cause, store_events
@@ -86,7 +86,7 @@ def test_newest_event_of_a_missing_stack_is_empty(aws_env):
 def record(worker_db, make_setup, make_operation):
     operation_id = make_operation(make_setup(), OperationKind.APPLY)
     with worker_db() as session:
-        rec = StackRecord(operation_id=operation_id, role="deploy", account_id="222222222222", region=REGION,
+        rec = StackRecord(operation_id=operation_id, role="deploy", account_id=STAGING, region=REGION,
                           stack_name="app")
         session.add(rec)
         session.commit()
@@ -145,7 +145,7 @@ def test_root_cause_is_the_first_failure_ignoring_cancellations(worker_db, recor
     assert cause["resource"] == "Key"
     assert cause["type"] == "AWS::SNS::Topic"
     assert cause["reason"] == "Key policy is invalid"
-    assert cause["stack"] == "app" and cause["account"] == "222222222222"
+    assert cause["stack"] == "app" and cause["account"] == STAGING
 
 
 def test_no_failure_means_no_root_cause(worker_db, record):

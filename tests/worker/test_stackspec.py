@@ -8,6 +8,7 @@ import pytest
 
 from core import validation
 from core.models import Setup
+from tests.accounts import BUILD, PRODUCTION, STAGING
 from worker import templates
 from worker.stackspec import build_parameters, stage_parameter_overrides
 
@@ -15,8 +16,8 @@ VALUES = {"LogLevel": "WARN", "Greeting": "Hello", "MemorySize": 512, "LogRetent
 
 
 def setup_with(stage_parameters, **fields) -> Setup:
-    values = {"id": 3, "name": "orders-api", "build_account_id": "111111111111", "staging_account_id": "222222222222",
-              "production_account_id": "333333333333", "region": "eu-west-1", "branch": "main",
+    values = {"id": 3, "name": "orders-api", "build_account_id": BUILD, "staging_account_id": STAGING,
+              "production_account_id": PRODUCTION, "region": "eu-west-1", "branch": "main",
               "source_provider": "CodeCommit", "stage_parameters": stage_parameters}
     return Setup(**{**values, **fields})
 
