@@ -14,9 +14,9 @@ from portal.db import get_by_id, get_session
 from portal.deployments import bp, service, views
 from portal.deployments.forms import ApplyForm, PlanForm, TeardownForm
 from portal.deployments.panel import plan_review
+from portal.deployments.preview import planned_stacks
 from portal.errors import error_response
 from portal.security import permission_required
-from portal.setups.plan import planned_stacks
 
 log = logging.getLogger(__name__)
 

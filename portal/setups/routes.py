@@ -16,12 +16,12 @@ from portal.db import get_session
 from portal.deployments import service as deployment_service
 from portal.deployments.forms import PlanForm
 from portal.deployments.panel import setup_panel
+from portal.deployments.preview import account_sharing, planned_stacks
 from portal.errors import error_response
 from portal.security import permission_required
 from portal.setups import bp, rules, service
 from portal.setups.defaults import with_defaults
 from portal.setups.forms import AccessForm, AccountsForm, ApplicationForm, access_form, tags_text, version_of
-from portal.setups.plan import account_sharing, planned_stacks
 
 log = logging.getLogger(__name__)
 

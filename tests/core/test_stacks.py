@@ -5,7 +5,7 @@ import pytest
 
 from core import stacks
 from core.models import OperationKind, Setup, StackRole
-from portal.setups.plan import planned_stacks
+from portal.deployments.preview import planned_stacks
 from worker.stackspec import build_parameters, desired_stacks
 
 BUILD, STAGING, PRODUCTION = "111111111111", "222222222222", "333333333333"

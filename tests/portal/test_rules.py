@@ -5,7 +5,7 @@ import pytest
 
 from portal.setups import rules
 from portal.setups.defaults import stage_defaults
-from portal.setups.plan import account_sharing, planned_stacks
+from portal.deployments.preview import account_sharing, planned_stacks
 from tests.portal.helpers import BUILD, PRODUCTION, STAGING, setup_values
 
 CONNECTION = f"arn:aws:codestar-connections:eu-west-1:{BUILD}:connection/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"

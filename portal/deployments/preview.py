@@ -1,4 +1,5 @@
-"""What a setup will deploy, described from its own fields (the worker's plan adds the real changes)."""
+"""What a setup will deploy, previewed from its own fields before any plan (the worker's plan, worker/plan.py,
+adds the real changes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
