@@ -14,7 +14,7 @@ from portal.api.routes import ApiError, json_body, load_operation, load_setup, p
 from portal import operation_requests as requests
 from portal import params
 from portal.db import get_session
-from portal.deployments import service, views
+from portal.deployments import presenters, service
 from portal.security import permission_required
 from portal.setups.rules import NOT_A_STRING, UNKNOWN_FIELD
 
@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 def accepted(operation: Operation):
     """Answer 202 with the new operation, or 503 when the broker did not take its task."""
     if operation.status == OperationStatus.FAILED.value:
-        raise ApiError(503, {"queue": [operation.error]}, operation=views.summary_json(operation))
-    response = jsonify(views.summary_json(operation))
+        raise ApiError(503, {"queue": [operation.error]}, operation=presenters.summary_json(operation))
+    response = jsonify(presenters.summary_json(operation))
     response.headers["Location"] = url_for("api.get_operation", operation_id=operation.id)
     return response, 202
 
@@ -39,7 +39,7 @@ def list_operations(setup_id: int):
     total = db.scalar(select(func.count()).select_from(Operation).where(Operation.setup_id == setup.id)) or 0
     rows = db.scalars(select(Operation).where(Operation.setup_id == setup.id).order_by(Operation.id.desc())
                       .limit(size).offset((page - 1) * size)).all()
-    return {"operations": [views.summary_json(op) for op in rows], "page": page,
+    return {"operations": [presenters.summary_json(op) for op in rows], "page": page,
             "pages": max(1, math.ceil(total / size)), "total": total}
 
 
@@ -51,7 +51,7 @@ def operation_events(operation_id: int):
     after = params.query_number("after", 0, 0, MAX_ID, f"Must be a whole number from 0 to {MAX_ID}: "
                                 "the next_after of the previous answer.")
     events, next_after = service.events_after(get_session(), operation, after)
-    return views.events_json(operation, events, next_after)
+    return presenters.events_json(operation, events, next_after)
 
 
 @bp.post("/operations/<int:operation_id>/apply")
@@ -100,4 +100,4 @@ def cancel_operation(operation_id: int):
         requests.cancel_pending(get_session(), operation, g.api_user.username)
     except requests.NotCancellable as err:
         raise ApiError(409, {"status": [str(err)]}) from err
-    return views.summary_json(operation)
+    return presenters.summary_json(operation)

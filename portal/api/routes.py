@@ -17,7 +17,7 @@ from portal.api import bp
 from portal.api.body import read_object
 from portal.api.openapi import build_spec
 from portal.db import get_session
-from portal.deployments import views
+from portal.deployments import presenters
 from portal.security import SignedInUser, permission_required
 from portal.setups import rules, service
 from portal.setups.defaults import stage_defaults, with_defaults
@@ -71,7 +71,7 @@ def authenticate():
 
 
 def operation_json(operation: Operation) -> dict[str, Any]:
-    return views.summary_json(operation)
+    return presenters.summary_json(operation)
 
 
 def setup_json(setup: Setup) -> dict[str, Any]:
@@ -222,7 +222,7 @@ def request_plan(setup_id: int):
 @permission_required("setup.view")
 def get_operation(operation_id: int):
     """Return the operation with its stacks (every planned change), root cause and results."""
-    return views.detail_json(load_operation(operation_id))
+    return presenters.detail_json(load_operation(operation_id))
 
 
 def load_operation(operation_id: int) -> Operation:

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from core.models import Operation, OperationKind, Setup
-from portal.deployments import service, views
+from portal.deployments import presenters, service
 from portal.deployments.forms import ApplyForm
 
 
@@ -27,11 +27,11 @@ def setup_panel(session: Session, setup: Setup) -> dict[str, Any]:
         "plan": plan,
         **(plan_review(session, setup, plan) if plan is not None else {"plan_refusal": "", "applied_by": None}),
         "change": change,
-        "change_result": views.result(change) if change is not None else {},
-        "handover": views.handover(change, setup, current_app.config["EMULATOR_URL"]) if change is not None else {},
+        "change_result": presenters.result(change) if change is not None else {},
+        "handover": presenters.handover(change, setup, current_app.config["EMULATOR_URL"]) if change is not None else {},
         # Someone applied once (even if it failed half way): there may be stacks to delete.
         "can_tear_down": applied is not None and not service.teardown_refusal(session, setup),
         "apply_form": ApplyForm(),
         # The page follows the newest unfinished operation and reloads when its status changes.
-        "watch": next((op for op in (change, plan) if op is not None and not views.is_terminal(op)), None),
+        "watch": next((op for op in (change, plan) if op is not None and not presenters.is_terminal(op)), None),
     }

@@ -11,7 +11,7 @@ from core.validation import MAX_ID
 from portal import operation_requests as requests
 from portal import params
 from portal.db import get_by_id, get_session
-from portal.deployments import bp, service, views
+from portal.deployments import bp, presenters, service
 from portal.deployments.forms import ApplyForm, PlanForm, TeardownForm
 from portal.deployments.panel import plan_review
 from portal.deployments.preview import planned_stacks
@@ -26,7 +26,7 @@ PAGE_EVENTS = 2000
 
 @bp.app_template_filter("cfn_tone")
 def cfn_tone(status: str) -> str:
-    return views.tone(status or "")
+    return presenters.tone(status or "")
 
 
 @bp.record_once
@@ -34,9 +34,9 @@ def register_template_globals(state) -> None:
     # Globals rather than a context processor: the macros in deployments/_macros.html are imported
     # without the page's context, and globals are what they can see.
     state.app.jinja_env.globals.update(
-        action_labels=views.ACTIONS, role_labels=views.ROLES, phase_labels=views.PHASES,
-        change_counts=views.change_counts, describe_counts=views.describe_counts, replacement=views.replacement,
-        teardown_help=views.teardown_help,
+        action_labels=presenters.ACTIONS, role_labels=presenters.ROLES, phase_labels=presenters.PHASES,
+        change_counts=presenters.change_counts, describe_counts=presenters.describe_counts, replacement=presenters.replacement,
+        teardown_help=presenters.teardown_help,
     )
 
 
@@ -69,9 +69,9 @@ def operation(setup_id: int, operation_id: int):
     """
     setup = load_setup(setup_id)
     op = load_operation(setup, operation_id)
-    order = request.args.get("events", views.EVENT_ORDERS[0])
-    if order not in views.EVENT_ORDERS:
-        message = f"Stack events are listed {' or '.join(views.EVENT_ORDERS)} first: ?events={views.EVENT_ORDERS[1]}."
+    order = request.args.get("events", presenters.EVENT_ORDERS[0])
+    if order not in presenters.EVENT_ORDERS:
+        message = f"Stack events are listed {' or '.join(presenters.EVENT_ORDERS)} first: ?events={presenters.EVENT_ORDERS[1]}."
         abort(make_response(error_response(400, message)))
     session = get_session()
     events, next_after = service.events_after(session, op, 0, limit=PAGE_EVENTS)
@@ -81,11 +81,11 @@ def operation(setup_id: int, operation_id: int):
     is_plan = op.kind == OperationKind.PLAN.value
     return render_template(
         "deployments/operation.html", setup=setup, operation=op, next_after=next_after,
-        events={stack: views.ordered(found, order) for stack, found in by_stack.items()}, events_order=order,
-        terminal=views.is_terminal(op), result=views.result(op), root_cause=views.root_cause(op),
-        handover=views.handover(op, setup, current_app.config["EMULATOR_URL"]), timeline=views.timeline(op),
-        recreated=views.recreated_stacks(op), apply_form=ApplyForm(), plan_form=PlanForm(),
-        left_in_other_regions=views.left_in_other_regions(op), stranded=views.stranded(op),
+        events={stack: presenters.ordered(found, order) for stack, found in by_stack.items()}, events_order=order,
+        terminal=presenters.is_terminal(op), result=presenters.result(op), root_cause=presenters.root_cause(op),
+        handover=presenters.handover(op, setup, current_app.config["EMULATOR_URL"]), timeline=presenters.timeline(op),
+        recreated=presenters.recreated_stacks(op), apply_form=ApplyForm(), plan_form=PlanForm(),
+        left_in_other_regions=presenters.left_in_other_regions(op), stranded=presenters.stranded(op),
         **(plan_review(session, setup, op) if is_plan else {"plan_refusal": "", "applied_by": None}),
     )
 
@@ -101,7 +101,7 @@ def events(setup_id: int, operation_id: int):
     if after is None:
         return jsonify(errors={"after": ["Must be a whole number: the next_after of the previous answer."]}), 400
     found, next_after = service.events_after(get_session(), op, after)
-    return jsonify(views.events_json(op, found, next_after))
+    return jsonify(presenters.events_json(op, found, next_after))
 
 
 @bp.post("/setups/<int:setup_id>/plans/<int:plan_id>/apply")
