@@ -7,6 +7,10 @@ resource types.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emulator.patches import Patch
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +24,7 @@ def clear_model_caches() -> None:
     parsing.get_name_type_map.cache_clear()
 
 
-def patches() -> tuple:
+def patches() -> tuple[Patch, ...]:
     """The extension's patches of moto (imported on demand: importing the package stays cheap)."""
     from emulator.cfn import backend, responses
     from emulator.cfn import resources  # noqa: F401 - defining the models registers the resource types
