@@ -63,7 +63,7 @@ def test_aws_cli_deploy_creates_updates_and_reports_no_changes(emulator, client,
     stack = cfn.describe_stacks(StackName="peer")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert outputs(stack) == {
-        "CloneUrl": "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/orders-api",
+        "CloneUrl": f"{emulator}/v1/repos/orders-api",  # the emulator serves the repository's git
         "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders-api-approvals"}
 
     # AppName is not given again: the CLI sends UsePreviousValue for it.

@@ -24,7 +24,7 @@ def deploy(cfn, body, name="app"):
     return stack
 
 
-def test_codecommit_repository_exposes_attributes_and_ref_is_its_id(client):
+def test_codecommit_repository_exposes_attributes_and_ref_is_its_id(client, emulator):
     stack = deploy(client("cloudformation"), template(
         {"Repo": {"Type": "AWS::CodeCommit::Repository",
                   "Properties": {"RepositoryName": "orders-api", "RepositoryDescription": "Orders"}}},
@@ -36,7 +36,7 @@ def test_codecommit_repository_exposes_attributes_and_ref_is_its_id(client):
     repo = client("codecommit").get_repository(repositoryName="orders-api")["repositoryMetadata"]
     assert outputs(stack) == {
         "Id": repo["repositoryId"], "Arn": "arn:aws:codecommit:us-east-1:123456789012:orders-api",
-        "Http": "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/orders-api",
+        "Http": f"{emulator}/v1/repos/orders-api",  # the emulator serves the repository's git
         "Ssh": "ssh://git-codecommit.us-east-1.amazonaws.com/v1/repos/orders-api", "Name": "orders-api"}
     assert repo["repositoryDescription"] == "Orders"
 

@@ -42,7 +42,7 @@ def test_apply_deploys_every_stack_and_reports_outputs(aws_env, make_setup, run_
         STAGING_STACK: "CREATE_COMPLETE", PRODUCTION_STACK: "CREATE_COMPLETE", BUILD_STACK: "CREATE_COMPLETE"}
     outputs = applied.detail["outputs"]
     assert outputs["PipelineName"] == f"{APP}-pipeline"
-    assert outputs["RepositoryCloneUrlHttp"].startswith("https://git-codecommit.us-east-1.amazonaws.com/")
+    assert outputs["RepositoryCloneUrlHttp"] == f"{aws_env}/v1/repos/{outputs['RepositoryName']}"  # git served there
     assert applied.detail["git_commands"][:2] == [f"git remote add aws codecommit::us-east-1://{outputs['RepositoryName']}",
                                                   "git push aws main"]
     assert applied.detail["pipeline_console_url"] == outputs["PipelineConsoleUrl"]
