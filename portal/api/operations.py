@@ -16,7 +16,7 @@ from portal import params
 from portal.db import get_session
 from portal.deployments import presenters, service
 from portal.security import permission_required
-from portal.setups.rules import NOT_A_STRING, UNKNOWN_FIELD
+from portal.setups.document_rules import NOT_A_STRING, UNKNOWN_FIELD
 
 log = logging.getLogger(__name__)
 

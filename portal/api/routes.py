@@ -19,7 +19,7 @@ from portal.api.openapi import build_spec
 from portal.db import get_session
 from portal.deployments import presenters
 from portal.security import SignedInUser, permission_required
-from portal.setups import rules, service
+from portal.setups import document_rules, service
 from portal.setups.defaults import stage_defaults, with_defaults
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,9 @@ def merge(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
             base = stages.get(stage)
             stages[stage] = {**base, **values} if isinstance(base, dict) and isinstance(values, dict) else values
         doc["stage_parameters"] = stages
-    accounts = rules.distinct_accounts(doc)
+    accounts = document_rules.distinct_accounts(doc)
     # Accounts nobody said anything about get the default: assume OrganizationAccountAccessRole.
-    known = {**rules.default_access(accounts), **{a: e for a, e in current["access"].items() if a in accounts}}
+    known = {**document_rules.default_access(accounts), **{a: e for a, e in current["access"].items() if a in accounts}}
     given_access = body.get("access", {})
     doc["access"] = {**known, **given_access} if isinstance(given_access, dict) else given_access
     return doc
@@ -115,7 +115,7 @@ def merge(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
 
 def validated(doc: dict[str, Any], body: dict[str, Any], setup: Setup, action: str) -> dict[str, Any]:
     """:raise ApiError: 422 with every broken rule (the refusal is audited)"""
-    clean, errors = rules.validate_document(doc)
+    clean, errors = document_rules.validate_document(doc)
     if doc.get("source_provider") != "GitHub":
         for field in ("connection_arn", "full_repository_id"):
             if body.get(field):

@@ -23,7 +23,7 @@ from core import validation as v
 from core.models import AccessMethod, SourceProvider
 from core.regions import pipeline_regions
 from portal import params
-from portal.setups import rules
+from portal.setups import document_rules
 
 
 def strip(value: Any) -> Any:
@@ -84,7 +84,7 @@ class AccountsForm(FlaskForm):
 
     def values(self) -> dict[str, Any]:
         # The rules' own answers: an account id typed as 1111-1111-1111 is saved as its 12 digits.
-        return {field: v.check_account_id(getattr(self, field).data) for field in rules.ACCOUNT_FIELDS[:3]} | {
+        return {field: v.check_account_id(getattr(self, field).data) for field in document_rules.ACCOUNT_FIELDS[:3]} | {
             "region": self.region.data}
 
 
@@ -153,7 +153,7 @@ class ApplicationForm(FlaskForm):
     def validate_connection_arn(self, field):
         # After the rule (the ARN's shape): the connection must also be where the pipeline runs.
         if self.uses_github() and not field.errors:
-            problems = rules.connection_problems(field.data or "", self.build_account_id, self.region_name)
+            problems = document_rules.connection_problems(field.data or "", self.build_account_id, self.region_name)
             if problems:
                 raise ValidationError(problems[0])
 

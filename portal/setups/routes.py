@@ -19,7 +19,7 @@ from portal.deployments.panel import setup_panel
 from portal.deployments.preview import account_sharing, planned_stacks
 from portal.errors import error_response
 from portal.security import permission_required
-from portal.setups import bp, rules, service
+from portal.setups import bp, document_rules, service
 from portal.setups.defaults import with_defaults
 from portal.setups.forms import AccessForm, AccountsForm, ApplicationForm, access_form, tags_text, version_of
 
@@ -181,7 +181,7 @@ def access(setup_id: int):
 def review(setup_id: int):
     setup = load_setup(setup_id)
     doc = service.document(setup)
-    _, errors = rules.validate_document(doc)
+    _, errors = document_rules.validate_document(doc)
     ready = setup.status == SetupStatus.READY.value and not errors
     stacks = planned_stacks(setup.name, setup.build_account_id, setup.staging_account_id,
                             setup.production_account_id, setup.access) if ready else []

@@ -13,7 +13,7 @@ from core.models import Operation, OperationKind, Setup, SetupStatus, SourceProv
 from portal import audit
 from portal.db import get_by_id
 from portal import operation_requests as requests
-from portal.setups import rules
+from portal.setups import document_rules
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +87,12 @@ def apply(setup: Setup, values: dict[str, Any]) -> list[str]:
     """Copy validated values onto the setup; return the names of the fields that changed."""
     changed = []
     for field, value in values.items():
-        if field not in rules.DOCUMENT_FIELDS:
+        if field not in document_rules.DOCUMENT_FIELDS:
             raise KeyError(field)
         if getattr(setup, field) != value:
             setattr(setup, field, value)
             changed.append(field)
-    if any(field in changed for field in rules.ACCOUNT_FIELDS[:3]):
+    if any(field in changed for field in document_rules.ACCOUNT_FIELDS[:3]):
         # Access is chosen per account: forget the accounts the setup no longer uses.
         accounts = setup.distinct_accounts()
         setup.access = {account: entry for account, entry in setup.access.items() if account in accounts}
@@ -101,9 +101,9 @@ def apply(setup: Setup, values: dict[str, Any]) -> list[str]:
 
 def refresh_status(setup: Setup) -> dict[str, list[str]]:
     """Mark the setup ready only when every step validates, and point the wizard at the first gap."""
-    _, errors = rules.validate_document(document(setup))
+    _, errors = document_rules.validate_document(document(setup))
     setup.status = SetupStatus.DRAFT.value if errors else SetupStatus.READY.value
-    setup.wizard_step = rules.first_incomplete_step(errors)
+    setup.wizard_step = document_rules.first_incomplete_step(errors)
     return errors
 
 

@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-from portal.setups import rules
+from portal.setups import document_rules
 from tests.accounts import BUILD, PRODUCTION, STAGING  # noqa: F401 - portal tests import them from here
 
 PASSWORD = "correct horse battery staple"
@@ -67,7 +67,7 @@ def setup_values(**overrides: Any) -> dict[str, Any]:
         "tags": {"team": "payments"}, "stage_parameters": STAGE_PARAMETERS,
     }
     values.update(overrides)
-    values.setdefault("access", rules.default_access(rules.distinct_accounts(values)))
+    values.setdefault("access", document_rules.default_access(document_rules.distinct_accounts(values)))
     return values
 
 

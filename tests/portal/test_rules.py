@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.setups import rules
+from portal.setups import document_rules
 from portal.setups.defaults import stage_defaults
 from portal.deployments.preview import account_sharing, planned_stacks
 from tests.portal.helpers import BUILD, PRODUCTION, STAGING, setup_values
@@ -12,7 +12,7 @@ CONNECTION = f"arn:aws:codestar-connections:eu-west-1:{BUILD}:connection/0f1e2d3
 
 
 def test_a_complete_document_is_valid():
-    clean, errors = rules.validate_document(setup_values())
+    clean, errors = document_rules.validate_document(setup_values())
     assert errors == {}
     assert clean["access"][BUILD] == {"method": "assume_role", "role_name": "OrganizationAccountAccessRole",
                                       "external_id": ""}
@@ -58,25 +58,25 @@ def test_a_complete_document_is_valid():
                  PRODUCTION: {"method": "self_launch"}}}, f"access.{BUILD}.extra", "Unknown field."),
 ])
 def test_names_each_error_after_its_field(overrides, field, message):
-    _, errors = rules.validate_document(setup_values(**overrides))
+    _, errors = document_rules.validate_document(setup_values(**overrides))
     assert message in errors[field]
 
 
 def test_accepts_a_github_source_in_the_build_account_and_region():
-    _, errors = rules.validate_document(setup_values(source_provider="GitHub", connection_arn=CONNECTION,
+    _, errors = document_rules.validate_document(setup_values(source_provider="GitHub", connection_arn=CONNECTION,
                                                      full_repository_id="octo-org/orders-api"))
     assert errors == {}
 
 
 def test_drops_github_fields_for_a_codecommit_source():
-    clean, errors = rules.validate_document(setup_values(connection_arn=CONNECTION, full_repository_id="a/b"))
+    clean, errors = document_rules.validate_document(setup_values(connection_arn=CONNECTION, full_repository_id="a/b"))
     assert errors == {} and clean["connection_arn"] == "" and clean["full_repository_id"] == ""
 
 
 def test_shared_accounts_need_one_access_entry_each():
     values = setup_values(staging_account_id=BUILD, production_account_id=BUILD)
-    assert rules.distinct_accounts(values) == [BUILD]
-    assert rules.validate_document(values)[1] == {}
+    assert document_rules.distinct_accounts(values) == [BUILD]
+    assert document_rules.validate_document(values)[1] == {}
 
 
 @pytest.mark.parametrize("errors, step", [
@@ -85,7 +85,7 @@ def test_shared_accounts_need_one_access_entry_each():
     ({}, "review"),
 ])
 def test_points_the_wizard_at_the_first_incomplete_step(errors, step):
-    assert rules.first_incomplete_step(errors) == step
+    assert document_rules.first_incomplete_step(errors) == step
 
 
 @pytest.mark.parametrize("build, staging, production, sentences", [

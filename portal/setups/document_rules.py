@@ -1,4 +1,4 @@
-"""Whole-setup validation shared by the wizard and the JSON API.
+"""Rules over a whole setup document, shared by the wizard and the JSON API (core/validation.py checks one value).
 
 The field rules live in core.validation; this module applies them to a setup document (the API's
 JSON shape, also what a saved setup turns into), adds the rules that span fields, and names each
