@@ -4,7 +4,8 @@
 sends (docs/contracts.md). ``worker.follow_stack`` is the monitor: it looks at one stack once and
 re-queues itself with a countdown, so one worker process follows many stacks at once.
 ``worker.resume_operations`` (queued by every worker at start and every sweep) picks up the stacks
-a dead worker was following, and re-sends the task of an operation left pending (worker/outbox.py). A task that fails marks its operation failed with the reason, then re-raises.
+a dead worker was following, and re-sends the task of an operation left pending (worker/outbox.py).
+A task that fails marks its operation failed with the reason, then re-raises.
 """
 from __future__ import annotations
 
@@ -47,7 +48,11 @@ def dispatch(follows: Iterable[Follow]) -> None:
             logger.exception("cannot queue follow-up of stack record %s; the resume sweep will", follow.record_id)
 
 
-def _guarded(operation_id: int, body: Callable[[sessionmaker[Session], int], None]) -> None:
+def _run_or_mark_failed(operation_id: int, body: Callable[[sessionmaker[Session], int], None]) -> None:
+    """Run ``body``; if it raises, mark the operation failed with the reason, then re-raise.
+
+    Re-raising keeps Celery from recording success for a failure (STYLE.md, habit 6).
+    """
     factory = db.session_factory()
     try:
         body(factory, operation_id)
@@ -109,19 +114,19 @@ def _teardown(factory: sessionmaker[Session], operation_id: int) -> None:
 @app.task(name="worker.plan_setup")
 def plan_setup(operation_id: int) -> None:
     """Create the change sets of a setup and store their changes (nothing is executed)."""
-    _guarded(operation_id, _plan)
+    _run_or_mark_failed(operation_id, _plan)
 
 
 @app.task(name="worker.apply_setup")
 def apply_setup(operation_id: int) -> None:
     """Execute the reviewed plan: deploy accounts in parallel, then the build account."""
-    _guarded(operation_id, _apply)
+    _run_or_mark_failed(operation_id, _apply)
 
 
 @app.task(name="worker.teardown_setup")
 def teardown_setup(operation_id: int) -> None:
     """Delete the build stack (bucket emptied first), then the deploy stacks."""
-    _guarded(operation_id, _teardown)
+    _run_or_mark_failed(operation_id, _teardown)
 
 
 @app.task(name="worker.follow_stack")
