@@ -156,6 +156,7 @@ def create_control_app() -> Flask:
 
     @app.post(f"{PREFIX}/push")
     def push():  # type: ignore[no-untyped-def]
+        from emulator.codecommit.repos import GitError
         from emulator.codepipeline import push as push_commit
         from emulator.codepipeline.sources import UnknownRepositoryError
 
@@ -170,6 +171,8 @@ def create_control_app() -> Flask:
             )
         except UnknownRepositoryError as err:
             return jsonify(error=str(err)), 404
+        except GitError as err:  # no git on the host: nothing the request could change
+            return jsonify(error=str(err)), 500
         return jsonify(result.to_dict()), 201
 
     @app.post(f"{PREFIX}/demo")

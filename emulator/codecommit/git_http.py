@@ -168,7 +168,11 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Response:
     if located is None:
         status, message = refusal.split("\n", 1)
         return _plain(start_response, status, message)
-    repos.ensure(located.path)
+    try:
+        repos.ensure(located.path)
+    except repos.GitError as err:
+        logger.error("cannot serve %s: %s", located.name, err)
+        return _plain(start_response, "500 Internal Server Error", str(err))
     body, size = _body(environ)
     with body:
         env = _cgi_environ(environ, located, rest, size, user)

@@ -94,11 +94,18 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def require_git() -> None:
+    """:raise GitError: git is not installed (the emulator's CodeCommit is made of it)."""
+    if shutil.which("git") is None:
+        raise GitError("git is not installed: the emulator's CodeCommit needs it (e.g. apt-get install git)")
+
+
 def git(path: Path, *args: str, input_bytes: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
     """Run ``git args`` in the bare repository ``path``; return its output.
 
-    :raise GitError: git exited non-zero.
+    :raise GitError: git exited non-zero, or is not installed.
     """
+    require_git()
     done = subprocess.run(["git", f"--git-dir={path}", *args], input=input_bytes, capture_output=True,
                           env=git_env(env), timeout=GIT_TIMEOUT, check=False)
     if done.returncode != 0:
@@ -109,6 +116,7 @@ def git(path: Path, *args: str, input_bytes: bytes | None = None, env: dict[str,
 def ensure(path: Path) -> Path:
     """Create the bare repository at ``path`` if it does not exist yet."""
     if not (path / "HEAD").exists():
+        require_git()
         path.parent.mkdir(parents=True, exist_ok=True)
         # No hook templates; an unborn HEAD on main, CodeCommit's default branch name for new repositories,
         # until the first branch pushed becomes the default (see triggers.codecommit_ref_changed).

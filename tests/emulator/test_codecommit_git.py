@@ -230,3 +230,16 @@ def test_a_wildcard_listening_address_is_reported_as_the_loopback_one(monkeypatc
     monkeypatch.setattr(clone_urls, "_listening", None)  # restored after the test, for the session's server
     clone_urls.set_listening("http://0.0.0.0:4566")
     assert clone_urls.http_clone_url("orders-api", "https://aws") == "http://127.0.0.1:4566/v1/repos/orders-api"
+
+
+def test_without_git_on_the_host_git_and_the_push_shortcut_say_so(emulator, repository, monkeypatch, tmp_path):
+    # A host without git cannot be produced otherwise: the server thread shares this process's PATH.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{emulator}/v1/repos/{REPOSITORY}/info/refs?service=git-upload-pack", timeout=10)
+    assert refused.value.code == 500
+    assert "git is not installed" in refused.value.read().decode()
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        control(emulator, "push", {"repository": REPOSITORY, "message": "x"})
+    assert failed.value.code == 500
+    assert "git is not installed" in json.loads(failed.value.read())["error"]
