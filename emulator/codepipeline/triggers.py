@@ -58,7 +58,7 @@ def push(account_id: str, region: str, repository: str, branch: str, message: st
     with repos.lock_of(located.path):
         old, new = repos.commit_on_branch(located.path, branch, message, "Emulator push", "push@emulator.invalid")
         result = codecommit_ref_changed(located, f"refs/heads/{branch}", old, new)
-    assert result is not None  # a branch with a new head always starts (or finds nothing to start)
+    assert result is not None  # a branch that got a new head always yields one
     return result
 
 
