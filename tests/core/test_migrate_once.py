@@ -7,7 +7,6 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect, text
 
 from core.config import REPO_ROOT
@@ -17,23 +16,6 @@ from tests.waiting import wait_for
 MIGRATE = "import logging, sys; logging.basicConfig(level=logging.INFO); from core.db import upgrade; upgrade(sys.argv[1])"
 RAN = "Migrating database to heads"
 SKIPPED = "Database migrated by another process meanwhile"
-
-
-def empty_postgres(url: str) -> str:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fresh_url(request, tmp_path):
-    """An empty, never migrated database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.db'}"
-    return empty_postgres(request.getfixturevalue("postgres_url"))
 
 
 @contextmanager
@@ -52,10 +34,10 @@ def holding_migration_lock(url: str):
     engine.dispose()
 
 
-def test_processes_starting_together_migrate_once(fresh_url, tmp_path):
+def test_processes_starting_together_migrate_once(empty_database_url, tmp_path):
     logs = [tmp_path / f"migrate-{n}.log" for n in range(3)]
-    with holding_migration_lock(fresh_url):
-        procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, fresh_url], cwd=REPO_ROOT,
+    with holding_migration_lock(empty_database_url):
+        procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, empty_database_url], cwd=REPO_ROOT,
                                   stdout=log.open("w"), stderr=subprocess.STDOUT) for log in logs]
         # Each found the database unmigrated and now waits for the lock: the race a fresh start runs.
         wait_for(lambda: all("Taking" in log.read_text() for log in logs)
@@ -66,7 +48,7 @@ def test_processes_starting_together_migrate_once(fresh_url, tmp_path):
     outputs = [log.read_text() for log in logs]
     assert sum(RAN in out for out in outputs) == 1, outputs
     assert sum(SKIPPED in out for out in outputs) == 2, outputs
-    engine = make_engine(fresh_url)
+    engine = make_engine(empty_database_url)
     assert {"users", "operations", "user_sessions", "alembic_version"} <= set(inspect(engine).get_table_names())
     engine.dispose()
 

@@ -10,28 +10,13 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from core.db import make_engine
 from tests.portal.helpers import TEST_SECRET
 from tests.waiting import free_port, wait_for
 
 FIRST_MIGRATION = "Running upgrade  -> 0001"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fresh_url(request, tmp_path):
-    """An empty database nothing has migrated yet."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'first.db'}"
-    url = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 def healthy(port: int) -> bool:
@@ -47,9 +32,9 @@ def served_by(log: Path) -> list[str]:
     return re.findall(r"^served-by <?(\d+)>? /healthz$", log.read_text(), re.MULTILINE)
 
 
-def test_gunicorn_with_two_workers_migrates_a_fresh_database_once(fresh_url, tmp_path):
+def test_gunicorn_with_two_workers_migrates_a_fresh_database_once(empty_database_url, tmp_path):
     port, log = free_port(), tmp_path / "gunicorn.log"
-    env = {**os.environ, "PORTAL_DATABASE_URL": fresh_url, "PORTAL_SECRET_KEY": TEST_SECRET,
+    env = {**os.environ, "PORTAL_DATABASE_URL": empty_database_url, "PORTAL_SECRET_KEY": TEST_SECRET,
            "PORTAL_INSTANCE_DIR": str(tmp_path), "PORTAL_ENV": "production"}
     # The README's Docker command, as a Flask deployment guide would have it, plus an access log naming the pid.
     server = subprocess.Popen(
@@ -78,6 +63,6 @@ def test_gunicorn_with_two_workers_migrates_a_fresh_database_once(fresh_url, tmp
     finally:
         server.terminate()
         server.wait(timeout=15)
-    engine = make_engine(fresh_url)
+    engine = make_engine(empty_database_url)
     assert {"users", "operations", "user_sessions", "alembic_version"} <= set(inspect(engine).get_table_names())
     engine.dispose()

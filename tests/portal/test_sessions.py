@@ -240,7 +240,7 @@ def test_a_sign_in_removes_the_users_lapsed_sessions(app, client, auth, users, c
         assert len(get_session().scalars(select(UserSession)).all()) == 1
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.both_databases(False)  # headers and redirects: the database plays no part
 @pytest.mark.parametrize("proxies, base_url, headers, hsts", [
     (0, "https://portal.example", {}, True),
     (1, "http://portal.example", {"X-Forwarded-Proto": "https"}, True),
@@ -256,7 +256,7 @@ def test_sends_hsts_only_over_https(database_url, proxies, base_url, headers, hs
     portal_db.dispose(app)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.both_databases(False)  # headers and redirects: the database plays no part
 def test_sends_a_permissions_policy_on_every_page(client):
     for path in ("/login", "/healthz", "/static/css/portal.css", "/nowhere"):
         policy = client.get(path).headers["Permissions-Policy"]
@@ -272,14 +272,14 @@ OFF_SITE = [
 ]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.both_databases(False)  # headers and redirects: the database plays no part
 @pytest.mark.parametrize("target", OFF_SITE)
 def test_sign_in_never_redirects_off_site_or_fails(client, users, target):
     response = submit(client, "/login", {"username": "operator", "password": PASSWORD}, action=f"/login?next={target}")
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.both_databases(False)  # headers and redirects: the database plays no part
 @pytest.mark.parametrize("target", ["/account/tokens", "/setups/1/review?tab=plan#changes", "/%2F%2Fevil.example",
                                     "/a%09b"])
 def test_sign_in_keeps_a_path_on_this_site(client, users, target):
@@ -302,7 +302,7 @@ NEXT = st.builds(lambda prefix, rest: prefix + rest,
                  NEXT_TEXT)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.both_databases(False)  # headers and redirects: the database plays no part
 @settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(target=NEXT)
 def test_safe_next_only_ever_names_this_site(app, target):
@@ -313,7 +313,7 @@ def test_safe_next_only_ever_names_this_site(app, target):
     assert browser_location(location) == ("https", "portal.example")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.both_databases(False)  # headers and redirects: the database plays no part
 @settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(target=NEXT.filter(lambda text: "\x00" not in text))
 def test_sign_in_answers_any_next_with_a_redirect_on_this_site(app, users, target):
@@ -324,7 +324,7 @@ def test_sign_in_answers_any_next_with_a_redirect_on_this_site(app, users, targe
     assert browser_location(response.headers["Location"]) == ("https", "portal.example")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.both_databases(False)  # headers and redirects: the database plays no part
 def test_stores_only_a_hash_of_the_cookies_token(app, client, auth, users):
     auth.login("viewer")
     token = app.session_interface.get_signing_serializer(app).loads(captured_cookie(client))["_session_token"]

@@ -25,7 +25,6 @@ from emulator.client import control
 from emulator.server import EmulatorServer
 from core.config import REPO_ROOT
 from tests.accounts import BUILD, DEFAULT_ACCOUNT, PRODUCTION, STAGING  # noqa: F401 - re-exported
-from tests.databases import fresh_database
 from tests.worker import celery_helpers
 from worker import context, db, tasks
 from worker.lifecycle import OperationRefused
@@ -116,30 +115,15 @@ def aws_env(emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:
     context.clear_cache()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "both_databases: run on SQLite and on PostgreSQL (persistence-heavy)")
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests marked both_databases run on SQLite and PostgreSQL; the rest on SQLite only."""
-    if "db_kind" in metafunc.fixturenames:
-        both = metafunc.definition.get_closest_marker("both_databases") is not None
-        kinds = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if both else ["sqlite"]
-        metafunc.parametrize("db_kind", kinds)
-
-
 @pytest.fixture
-def worker_db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    """A migrated, empty database (the shared fixtures' recipe, chosen per test by db_kind)."""
-    return fresh_database(db_kind, request, tmp_path)
+def worker_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The worker pointed at the test database; yields a session factory for assertions.
 
-
-@pytest.fixture
-def worker_db(worker_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The worker pointed at the test database; yields a session factory for assertions."""
-    monkeypatch.setenv("PORTAL_DATABASE_URL", worker_db_url)
+    SQLite only, unless the test is marked both_databases (tests/conftest.py).
+    """
+    monkeypatch.setenv("PORTAL_DATABASE_URL", database_url)
     db.dispose_all()
-    engine = make_engine(worker_db_url)
+    engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()
     db.dispose_all()
