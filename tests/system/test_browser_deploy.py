@@ -8,92 +8,19 @@ HTTP server; portal and worker share one SQLite file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-import redis
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from core.db import upgrade
 from emulator.client import control
-from emulator.server import EmulatorServer
 from tests.accounts import BUILD, PRODUCTION, STAGING
-from tests.portal.helpers import PASSWORD, TEST_SECRET
-from tests.portal.live import CHROMIUM, CHROMIUM_ARGS, serve_portal
-from tests.worker.celery_helpers import WorkerProcess, emulator_worker_environment
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 BROKER = "redis://127.0.0.1:6379/7"  # this test's own database on the local Redis
-PACE = 0.05
 SCREENSHOTS = "/tmp/portal-deploy-{}.png"
 # Plans and applies take a few seconds on the emulator; generous, so a busy machine does not fail them.
 SLOW = 45_000
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[str]:
-    server = EmulatorServer()
-    server.start()
-    control(server.endpoint_url, "reset", {})
-    control(server.endpoint_url, "demo", {})
-    control(server.endpoint_url, "pace", {"seconds": PACE})
-    yield server.endpoint_url
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('deploy') / 'portal.db'}"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[None]:
-    client = redis.Redis.from_url(BROKER)
-    client.flushdb()
-    yield
-    client.flushdb()
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def worker(emulator: str, database: str, broker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
-    """A real Celery worker, configured only through the environment, as `make run` starts it."""
-    env = emulator_worker_environment(emulator, database, BROKER)
-    process = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log", env)
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def portal_url(database: str, broker: None) -> Iterator[str]:
-    with serve_portal({"DATABASE_URL": database, "MIGRATE_ON_START": False, "SECRET_KEY": TEST_SECRET,
-                       "CELERY_BROKER_URL": BROKER}) as url:
-        yield url
-
-
-@pytest.fixture
-def page(portal_url: str, worker: WorkerProcess) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=portal_url, viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        problems: list[str] = []
-        # A CSP violation, a missing asset or a script error shows up here: the pages must have none.
-        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.problems = problems
-        page.goto("/login")
-        page.fill("#username", "olivia")
-        page.fill("#password", PASSWORD)
-        page.click("button:has-text('Sign in')")
-        yield page
-        context.close()
-        browser.close()
-    assert "Traceback" not in worker.output(), worker.output()[-4000:]
 
 
 def walk_the_wizard(page: Page, name: str) -> None:

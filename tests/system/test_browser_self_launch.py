@@ -9,19 +9,13 @@ checks that role's trust strictly) and carries on to the pipeline by itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-import redis
 from playwright.sync_api import Page, expect
 
-from tests.portal.helpers import TEST_SECRET
-from tests.portal.live import serve_portal
-from tests.system.test_browser_deploy import (  # noqa: F401 - fixtures shared with the assume-role walk
-    BUILD, PRODUCTION, STAGING, database, emulator, page,
-)
+from tests.accounts import BUILD, PRODUCTION, STAGING
 from tests.worker import admin_launch
-from tests.worker.celery_helpers import WorkerProcess, emulator_worker_environment
+from tests.worker.celery_helpers import WorkerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,30 +23,6 @@ BROKER = "redis://127.0.0.1:6379/10"  # this module's own database on the local 
 APP = "mine-api"
 SCREENSHOTS = "/tmp/portal-self-launch-{}.png"
 WAIT = 120_000  # the admins' CLI waits 5 s for its change set; the pipeline stack follows
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[None]:
-    client = redis.Redis.from_url(BROKER)
-    client.flushdb()
-    yield
-    client.flushdb()
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def worker(emulator: str, database: str, broker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
-    env = emulator_worker_environment(emulator, database, BROKER)
-    process = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log", env)
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def portal_url(database: str, broker: None) -> Iterator[str]:
-    with serve_portal({"DATABASE_URL": database, "MIGRATE_ON_START": False, "SECRET_KEY": TEST_SECRET,
-                       "CELERY_BROKER_URL": BROKER}) as url:
-        yield url
 
 
 def choose_self_launch_for_the_deploy_accounts(page: Page) -> None:
