@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from worker import settings
+from worker.events import STACK_TYPE
 from worker.stack_status import is_finishing
 
 # A stack-level event with one of these statuses starts a new stack operation.
 OPERATION_STARTS = frozenset({"REVIEW_IN_PROGRESS", "CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS",
                               "DELETE_IN_PROGRESS", "IMPORT_IN_PROGRESS"})
-STACK_TYPE = "AWS::CloudFormation::Stack"
 STEADY_SECONDS = 3.0
 FAST_SECONDS = 0.5
 # The first look after an execute: soon enough to learn the pace of a short stack's events.

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import plans, stacks
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole
 from core.models.operations import StackPhase
-from worker import apply, cadence, context, events, teardown
+from worker import apply, cadence, context, teardown
 from worker.context import AwsContext
 from worker.lifecycle import claim_lease, finish, set_status
 from worker.monitor import STEP_ERRORS, Follow
+from worker.root_cause import root_cause
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def _conclude(session: Session, operation: Operation, setup: Setup) -> None:
     active = phases - {StackPhase.PENDING, StackPhase.DONE, StackPhase.FAILED}
     if StackPhase.FAILED in phases and not active:
         failed = [r for r in records if r.phase == StackPhase.FAILED.value]
-        operation.root_cause = events.root_cause(session, records) or {}
+        operation.root_cause = root_cause(session, records) or {}
         if operation.kind == OperationKind.APPLY.value:
             operation.detail = {**operation.detail, **apply.summarise(operation, setup)}
         error = "; ".join(f"{r.stack_name} in {r.account_id}: {r.status_reason}" for r in failed)

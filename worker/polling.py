@@ -19,7 +19,8 @@ from core.models import StackEvent, StackRecord
 from core.models.operations import StackPhase
 from worker import cadence
 from worker.deployer import Deployer
-from worker.events import Event, EventsError, fetch_new_events, store_events
+from worker.event_store import store_events
+from worker.events import Event, EventsError, fetch_new_events
 from worker.stack_status import StackState, classify
 
 logger = logging.getLogger(__name__)

@@ -28,8 +28,10 @@ from core.models.operations import StackPhase
 from worker import cadence, templates
 from worker.context import AwsContext
 from worker.deployer import Deployer, Stack
-from worker.events import STACK_TYPE, fetch_new_events, is_cancellation, newest_event_id, store_events
+from worker.event_store import store_events
+from worker.events import STACK_TYPE, fetch_new_events, newest_event_id
 from worker.polling import settle
+from worker.root_cause import is_cancellation
 from worker.sessions import AssumeRoleFailed
 from worker.stack_status import StackState
 

@@ -131,7 +131,11 @@ def teardown_setup(operation_id: int) -> None:
 
 @app.task(name="worker.follow_stack")
 def follow_stack(record_id: int, token: str = "") -> None:
-    """Look at one stack once, store its new events, and re-queue itself or move the operation on."""
+    """Look at one stack once, store its new events, and re-queue itself or move the operation on.
+
+    This is the polling loop; worker/README.md ("The polling loop, step by step") follows it
+    through monitor, polling, cadence and orchestrate.
+    """
     factory = db.session_factory()
     try:
         follow, settled_operation = monitor.follow(factory, record_id, token)

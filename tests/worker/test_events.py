@@ -12,7 +12,9 @@ from core.models import OperationKind, StackEvent, StackRecord
 from tests.worker.conftest import REGION, STAGING, control
 from tests.worker.helpers import topics_template, wait_for_stack
 from worker.deployer import Deployer
-from worker.events import Event, fetch_new_events, is_cancellation, newest_event_id, root_cause, store_events
+from worker.event_store import store_events
+from worker.events import Event, fetch_new_events, newest_event_id
+from worker.root_cause import is_cancellation, root_cause
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
