@@ -1,7 +1,7 @@
 """What a setup asks for: the stacks, in which accounts, with which parameters and tags.
 
-Names and order come from core/stacks.py (docs/contracts.md). The deploy roles' ARNs are deterministic, so the build stack's
-change set can be planned before the deploy stacks exist.
+Names and order come from core/stacks.py (docs/contracts.md). The deploy roles' ARNs are
+deterministic, so the build stack's change set can be planned before the deploy stacks exist.
 """
 from __future__ import annotations
 

@@ -28,7 +28,8 @@ def setup_panel(session: Session, setup: Setup) -> dict[str, Any]:
         **(plan_review(session, setup, plan) if plan is not None else {"plan_refusal": "", "applied_by": None}),
         "change": change,
         "change_result": presenters.result(change) if change is not None else {},
-        "handover": presenters.handover(change, setup, current_app.config["EMULATOR_URL"]) if change is not None else {},
+        "handover": (presenters.handover(change, setup, current_app.config["EMULATOR_URL"])
+                     if change is not None else {}),
         # Someone applied once (even if it failed half way): there may be stacks to delete.
         "can_tear_down": applied is not None and not service.teardown_refusal(session, setup),
         "apply_form": ApplyForm(),

@@ -35,7 +35,8 @@ def register_template_globals(state) -> None:
     # without the page's context, and globals are what they can see.
     state.app.jinja_env.globals.update(
         action_labels=presenters.ACTIONS, role_labels=presenters.ROLES, phase_labels=presenters.PHASES,
-        change_counts=presenters.change_counts, describe_counts=presenters.describe_counts, replacement=presenters.replacement,
+        change_counts=presenters.change_counts, describe_counts=presenters.describe_counts,
+        replacement=presenters.replacement,
         teardown_help=presenters.teardown_help,
     )
 
@@ -71,7 +72,8 @@ def operation(setup_id: int, operation_id: int):
     op = load_operation(setup, operation_id)
     order = request.args.get("events", presenters.EVENT_ORDERS[0])
     if order not in presenters.EVENT_ORDERS:
-        message = f"Stack events are listed {' or '.join(presenters.EVENT_ORDERS)} first: ?events={presenters.EVENT_ORDERS[1]}."
+        orders = presenters.EVENT_ORDERS
+        message = f"Stack events are listed {' or '.join(orders)} first: ?events={orders[1]}."
         abort(make_response(error_response(400, message)))
     session = get_session()
     events, next_after = service.events_after(session, op, 0, limit=PAGE_EVENTS)

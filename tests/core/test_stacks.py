@@ -54,4 +54,5 @@ def test_the_review_page_lists_exactly_the_stacks_the_worker_deploys():
 
     assert shown == deployed == [(STAGING, "orders-api-deploy-dependencies", "deploy-dependencies.yaml"),
                                  (BUILD, "orders-api-pipeline", "build-pipeline.yaml")]
-    assert build_parameters(setup, "aws")["StagingDeployRoleArn"] == f"arn:aws:iam::{STAGING}:role/orders-api-deploy-role"
+    assert build_parameters(setup, "aws")["StagingDeployRoleArn"] == \
+        f"arn:aws:iam::{STAGING}:role/orders-api-deploy-role"
