@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from core.models import Setup
 from tests.waiting import wait_for
 from worker.templates import Template
 
@@ -33,3 +34,12 @@ def wait_for_stack(cfn: Any, stack: str, timeout: float = 30.0) -> str:
         return seen[-1] if not seen[-1].endswith("_IN_PROGRESS") or seen[-1] == "REVIEW_IN_PROGRESS" else None
 
     return wait_for(settled, timeout, f"{stack} to leave *_IN_PROGRESS", output=lambda: f"it is still {seen[-1]}")
+
+
+def change_setup(factory: Any, setup_id: int, **fields: Any) -> None:
+    """Change a setup's columns directly, as an edit between two operations would."""
+    with factory() as session:
+        setup = session.get(Setup, setup_id)
+        for key, value in fields.items():
+            setattr(setup, key, value)
+        session.commit()

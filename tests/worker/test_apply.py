@@ -5,22 +5,15 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.models import Operation, OperationKind, OperationStatus, Setup, StackEvent
+from core.models import Operation, OperationKind, OperationStatus, StackEvent
 from tests.worker.conftest import BUILD, PRODUCTION, STAGING, account_client, by_stack, control
+from tests.worker.helpers import change_setup
 from worker import tasks
 
 APP = "orders-api"
 BUILD_STACK = f"{BUILD}/{APP}-pipeline"
 STAGING_STACK = f"{STAGING}/{APP}-deploy-dependencies"
 PRODUCTION_STACK = f"{PRODUCTION}/{APP}-deploy-dependencies"
-
-
-def change_setup(factory, setup_id, **fields):
-    with factory() as session:
-        setup = session.get(Setup, setup_id)
-        for key, value in fields.items():
-            setattr(setup, key, value)
-        session.commit()
 
 
 def plan_and_apply(run_plan, run_apply, setup_id, timeout=60.0):

@@ -11,6 +11,7 @@ from portal.setups import service as portal_setups
 from tests.worker.conftest import (
     BOOTSTRAP_ROLE, BUILD, DEFAULT_ACCOUNT, PRODUCTION, STAGING, account_client, assume_role_access, by_stack,
 )
+from tests.worker.helpers import change_setup
 from worker import access, tasks
 from worker.teardown import empty_bucket
 
@@ -30,14 +31,6 @@ def run_teardown(make_operation, driver, setup_id):
     teardown_id = make_operation(setup_id, OperationKind.TEARDOWN)
     tasks.teardown_setup(teardown_id)
     return driver.run(teardown_id)
-
-
-def change_setup(factory, setup_id, **fields):
-    with factory() as session:
-        setup = session.get(Setup, setup_id)
-        for key, value in fields.items():
-            setattr(setup, key, value)
-        session.commit()
 
 
 def move_staging_as_the_portal_does(factory, setup_id, account_id):
