@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import make_server
 
 from portal import accounts, create_app
@@ -35,3 +36,27 @@ def serve_portal(config: dict[str, Any], operator: str = "olivia") -> Iterator[s
         server.shutdown()
         thread.join(timeout=10)
         portal_db.dispose(app)
+
+
+@contextmanager
+def chromium_page(base_url: str, expected_error: Callable[[str], bool] = lambda text: False) -> Iterator[Page]:
+    """A Chromium page on ``base_url`` whose ``problems`` list collects console errors and script errors.
+
+    A CSP violation, a missing asset or a script error shows up there: the pages must have none.
+    ``expected_error`` names console errors a test provokes on purpose.
+    """
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        problems: list[str] = []
+        page.on("console", lambda message: problems.append(message.text)
+                if message.type == "error" and not expected_error(message.text) else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.problems = problems
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()

@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from core import validation as v
 from tests.portal.helpers import BUILD, PASSWORD, STAGING, TEST_BROKER_URL, TEST_SECRET
-from tests.portal.live import CHROMIUM, CHROMIUM_ARGS, serve_portal
+from tests.portal.live import chromium_page, serve_portal
 
 SCREENSHOTS = "/tmp/portal-browser-{}.png"
 CONNECTION = f"arn:aws:codeconnections:eu-west-1:{BUILD}:connection/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -26,24 +26,9 @@ def live_portal(tmp_path, broker):
 
 @pytest.fixture
 def page(live_portal):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_portal, viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        problems: list[str] = []
-        # A CSP violation, a missing asset or a script error shows up here: the page must have none.
-        # Chromium also logs the wizard's deliberate 422 answers to invalid input; those are expected.
-        def on_console(message):
-            if message.type == "error" and "status of 422" not in message.text:
-                problems.append(message.text)
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.problems = problems
+    # Chromium logs the wizard's deliberate 422 answers to invalid input; those are expected.
+    with chromium_page(live_portal, expected_error=lambda text: "status of 422" in text) as page:
         yield page
-        context.close()
-        browser.close()
 
 
 def error_next_to(page, field_id: str):

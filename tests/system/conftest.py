@@ -9,13 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from core.db import upgrade
 from emulator.client import control
 from emulator.server import EmulatorServer
 from tests.portal.helpers import PASSWORD, TEST_SECRET
-from tests.portal.live import CHROMIUM, CHROMIUM_ARGS, serve_portal
+from tests.portal.live import chromium_page, serve_portal
 from tests.worker.celery_helpers import WorkerProcess, emulator_worker_environment
 
 PACE = 0.05  # the emulator reveals one stack event every 50 ms
@@ -70,21 +70,10 @@ def portal_url(database: str, broker: str) -> Iterator[str]:
 @pytest.fixture
 def page(portal_url: str, worker: WorkerProcess) -> Iterator[Page]:
     """Chromium signed in as the portal's operator; fails the test if the worker logged a traceback."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=portal_url, viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        problems: list[str] = []
-        # A CSP violation, a missing asset or a script error shows up here: the pages must have none.
-        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.problems = problems
+    with chromium_page(portal_url) as page:
         page.goto("/login")
         page.fill("#username", "olivia")
         page.fill("#password", PASSWORD)
         page.click("button:has-text('Sign in')")
         yield page
-        context.close()
-        browser.close()
     assert "Traceback" not in worker.output(), worker.output()[-4000:]
