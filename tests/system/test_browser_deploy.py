@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from emulator.client import control
-from tests.accounts import BUILD, PRODUCTION, STAGING
+from tests.accounts import STAGING
+from tests.system.wizard import start_setup
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,14 +25,7 @@ SLOW = 45_000
 
 
 def walk_the_wizard(page: Page, name: str) -> None:
-    page.click("text=New setup")
-    page.fill("#build_account_id", BUILD)
-    page.fill("#staging_account_id", STAGING)
-    page.fill("#production_account_id", PRODUCTION)
-    page.select_option("#region", "us-east-1")
-    page.click("button:has-text('Next')")
-    page.fill("#name", name)
-    page.click("button:has-text('Next')")
+    start_setup(page, name)
     # Every account: assume the demo's OrganizationAccountAccessRole (the default answer).
     expect(page.locator("fieldset.account")).to_have_count(3)
     page.click("button:has-text('Next')")

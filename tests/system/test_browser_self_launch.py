@@ -13,7 +13,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.accounts import BUILD, PRODUCTION, STAGING
+from tests.accounts import PRODUCTION, STAGING
+from tests.system.wizard import start_setup
 from tests.worker import admin_launch
 from tests.worker.celery_helpers import WorkerProcess
 
@@ -26,14 +27,7 @@ WAIT = 120_000  # the admins' CLI waits 5 s for its change set; the pipeline sta
 
 
 def choose_self_launch_for_the_deploy_accounts(page: Page) -> None:
-    page.click("text=New setup")
-    page.fill("#build_account_id", BUILD)
-    page.fill("#staging_account_id", STAGING)
-    page.fill("#production_account_id", PRODUCTION)
-    page.select_option("#region", "us-east-1")
-    page.click("button:has-text('Next')")
-    page.fill("#name", APP)
-    page.click("button:has-text('Next')")
+    start_setup(page, APP)
     for index in (1, 2):  # staging, production: "Its admin launches the stack"
         page.check(f"#accounts-{index}-method-1")
         expect(page.locator(f"#accounts-{index}-role_name")).to_be_hidden()
