@@ -11,10 +11,12 @@ from core.models.operations import (
     StackRecord,
     StackRole,
 )
+from core.models.pipelines import PipelineRequest, PipelineRequestKind, PipelineRequestStatus, PipelineSnapshot
 from core.models.setups import AccessMethod, Setup, SetupStatus, SourceProvider
 
 __all__ = [
     "ONE_AT_A_TIME", "OneAtATime", "AccessMethod", "ApiToken", "AuditEntry", "AuditLogIsAppendOnly", "Base", "Operation",
-    "OperationKind", "OperationStatus", "Role", "Setup", "SetupStatus", "SourceProvider",
+    "OperationKind", "OperationStatus", "PipelineRequest", "PipelineRequestKind",
+    "PipelineRequestStatus", "PipelineSnapshot", "Role", "Setup", "SetupStatus", "SourceProvider",
     "StackEvent", "StackRecord", "StackRole", "User", "UserSession", "utcnow",
 ]

@@ -1,0 +1,78 @@
+"""Rules the dashboard's two sides share: stage and action names, which setups have a pipeline, interest.
+
+docs/contracts.md fixes the stage and action names (templates_cfn/build-pipeline.yaml creates
+them); the portal shows them in this order and validates a retried stage against them, the
+worker reads AWS's answer by them.
+
+Cadence follows interest, not viewers: a page of a pipeline (or its live endpoint) marks the
+snapshot watched for ``INTEREST_SECONDS``; the worker reads a watched pipeline with an execution
+in progress every ``WATCHED_ACTIVE_SECONDS``, a watched idle one every ``WATCHED_IDLE_SECONDS``
+and one nobody watches every ``BACKGROUND_SECONDS``. Viewers only read the stored snapshot, so
+AWS sees the same calls per pipeline per minute at 1 viewer as at 200.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from core import stacks
+from core.models import Operation, OperationKind, OperationStatus, Setup
+from core.times import as_utc
+
+SOURCE, BUILD, DEPLOY_STAGING, APPROVE_PRODUCTION, DEPLOY_PRODUCTION = (
+    "Source", "Build", "DeployStaging", "ApproveProduction", "DeployProduction")
+STAGES = (SOURCE, BUILD, DEPLOY_STAGING, APPROVE_PRODUCTION, DEPLOY_PRODUCTION)
+ACTIONS = {SOURCE: ("Source",), BUILD: ("BuildAndTest",), DEPLOY_STAGING: ("Deploy",),
+           APPROVE_PRODUCTION: ("CreateChangeSet", "Approve"), DEPLOY_PRODUCTION: ("ExecuteChangeSet",)}
+APPROVAL_ACTION = (APPROVE_PRODUCTION, "Approve")
+# A manual approval expires after 7 days unless its action sets a shorter timeout (CodePipeline).
+APPROVAL_TIMEOUT = timedelta(days=7)
+
+# CodePipeline's execution statuses, reduced: which of them are still running.
+ACTIVE_EXECUTION_STATUSES = frozenset({"InProgress", "Stopping"})
+
+INTEREST_SECONDS = 30.0
+# The portal extends the interest only when less than this is left, so 200 viewers polling every
+# 2 s write the row about once every 10 s, not 100 times a second.
+INTEREST_RENEW_BELOW_SECONDS = 20.0
+WATCHED_ACTIVE_SECONDS = 3.0
+WATCHED_IDLE_SECONDS = 15.0
+BACKGROUND_SECONDS = 300.0
+
+
+def pipeline_name(app: str) -> str:
+    """The pipeline of application ``app`` (docs/contracts.md): the build stack's name."""
+    return stacks.build_stack_name(app)
+
+
+def read_interval(watched: bool, active: bool) -> timedelta:
+    """How long until the worker reads a pipeline again."""
+    if not watched:
+        return timedelta(seconds=BACKGROUND_SECONDS)
+    return timedelta(seconds=WATCHED_ACTIVE_SECONDS if active else WATCHED_IDLE_SECONDS)
+
+
+def is_watched(watched_until: datetime | None, now: datetime) -> bool:
+    until = as_utc(watched_until)
+    return until is not None and until > now
+
+
+def deployed_setup_ids(session: Session) -> list[int]:
+    """Setups with a pipeline the portal deployed: a succeeded apply and no teardown started since.
+
+    A failed or unfinished re-apply leaves the pipeline in AWS (CloudFormation rolls an update back),
+    so only a succeeded apply and a teardown that started (whatever its end) count.
+    """
+    counted = or_(
+        and_(Operation.kind == OperationKind.APPLY.value, Operation.status == OperationStatus.SUCCEEDED.value),
+        and_(Operation.kind == OperationKind.TEARDOWN.value,
+             Operation.status.not_in((OperationStatus.CANCELLED.value, OperationStatus.PENDING.value))),
+    )
+    newest = (select(Operation.setup_id, func.max(Operation.id).label("op_id"))
+              .where(counted).group_by(Operation.setup_id).subquery())
+    rows = session.execute(
+        select(Setup.id).join(newest, newest.c.setup_id == Setup.id).join(Operation, Operation.id == newest.c.op_id)
+        .where(Operation.kind == OperationKind.APPLY.value).order_by(Setup.id))
+    return [row[0] for row in rows]
