@@ -2,8 +2,9 @@
 
 A setup row only knows whether the wizard is finished; what exists in AWS is known from the
 operations the worker recorded. So the state shown to people is derived here from the newest plan
-and the newest apply or teardown, never stored beside them where it could drift. A cancelled
-operation ran nothing, so it is passed over.
+and the newest apply or teardown, never stored beside them where it could drift. An operation
+cancelled before a worker started it ran nothing, so the caller passes it over; one cancelled while
+it waited for a self-launched stack left what it finished, so it counts (as not deployed).
 """
 from __future__ import annotations
 
@@ -82,6 +83,9 @@ def _after_change(change: Operation) -> Lifecycle:
 
 
 def _change_note(setup: Setup, change: Operation) -> str:
+    if change.status == OperationStatus.CANCELLED.value:
+        return (f"{change.kind.capitalize()} #{change.id} was cancelled while it waited for a self-launched "
+                "stack; the stacks it finished stay: plan again to see what is left.")
     if change.status != OperationStatus.SUCCEEDED.value:
         return f"{change.kind.capitalize()} #{change.id} failed."
     if change.kind == OperationKind.TEARDOWN.value:

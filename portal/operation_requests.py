@@ -12,11 +12,12 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.models import ONE_AT_A_TIME, Operation, OperationKind, OperationStatus, Setup
+from core.models import ONE_AT_A_TIME, Operation, OperationKind, OperationStatus, Setup, StackRecord
+from core.models.operations import IN_FLIGHT_PHASES
 from portal import audit, queue
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,16 @@ class AlreadyRequested(Exception):
 
 
 class NotCancellable(Exception):
-    def __init__(self, operation: Operation):
-        super().__init__(f"{operation.kind.capitalize()} #{operation.id} is {operation.status}: only an operation "
-                         "that no worker has started yet (pending) can be cancelled.")
-
+    def __init__(self, operation: Operation, busy: list[StackRecord] | None = None):
+        what = f"{operation.kind.capitalize()} #{operation.id}"
+        if busy:
+            stacks = ", ".join(f"{r.stack_name} in account {r.account_id}" for r in busy)
+            super().__init__(f"{what} is waiting, but the worker is changing {stacks} right now: cancel it once "
+                             "that has settled, so no stack is left half-changed.")
+            return
+        super().__init__(f"{what} is {operation.status}: only an operation that no worker has started yet "
+                         "(pending), or one waiting for a self-launched stack while none of its stacks is "
+                         "being changed, can be cancelled.")
 
 def unfinished_rival(session: Session, setup_id: int, kind: OperationKind) -> Operation | None:
     """The operation that the unique index a new request of ``kind`` goes through holds already, if any."""
@@ -90,32 +97,53 @@ def record_and_enqueue(session: Session, setup: Setup, kind: OperationKind, user
     return operation
 
 
-def cancel_pending(session: Session, operation: Operation, username: str) -> Operation:
-    """Cancel an operation no worker has started (a lost task, a request made by mistake), audited.
+def cancel(session: Session, operation: Operation, username: str) -> Operation:
+    """Cancel an operation that is changing nothing in AWS, audited.
 
-    The conditional UPDATE is the guard: a worker that starts it at the same moment wins or loses
-    on the same row, never both.
+    Two kinds are safe to stop: a pending one (no worker started it: a lost task, a request made by
+    mistake), and a waiting one (an apply or teardown watching for a stack an account's admin
+    launches or deletes) while none of its stacks is in an in-flight phase. What the waiting one
+    finished stays as it is, and its plan counts as used: the next plan shows what is left. The
+    worker drops the stacks of a cancelled operation at its next look (worker/monitor.py).
 
-    :raise NotCancellable: it is no longer pending (the refusal is audited)
+    The guard is a conditional UPDATE: a worker that starts the operation, or starts a stack of it,
+    at the same moment wins or loses on the same rows, never both. On PostgreSQL the row lock below
+    also orders it with the worker's step that starts the next stacks (worker/orchestrate.py
+    advance), which holds the same lock.
+
+    :raise NotCancellable: it is running or finished, or a stack of it is being changed (the refusal is audited)
     """
     target = f"setup {operation.setup_id}"
+    session.refresh(operation, with_for_update=True)
+    was = operation.status
+    if was == OperationStatus.WAITING.value:
+        guard = (Operation.status == OperationStatus.WAITING.value) & ~_in_flight(operation.id).exists()
+        error = f"Cancelled by {username} while it waited for a self-launched stack; the stacks it finished stay."
+    else:
+        guard = Operation.status == OperationStatus.PENDING.value
+        error = f"Cancelled by {username} before a worker started it."
     won = session.execute(
-        update(Operation)
-        .where(Operation.id == operation.id, Operation.status == OperationStatus.PENDING.value)
-        .values(status=OperationStatus.CANCELLED.value, finished_at=datetime.now(UTC),
-                error=f"Cancelled by {username} before a worker started it.")
+        update(Operation).where(Operation.id == operation.id, guard)
+        .values(status=OperationStatus.CANCELLED.value, finished_at=datetime.now(UTC), error=error)
     ).rowcount == 1
     session.commit()
     session.refresh(operation)
     if not won:
-        err = NotCancellable(operation)
+        busy = list(session.scalars(_in_flight(operation.id).order_by(StackRecord.id)))
+        err = NotCancellable(operation, busy if operation.status == OperationStatus.WAITING.value else None)
         audit.record("operation.cancel", audit.DENIED, target=target, message=str(err),
                      detail={"operation": operation.id})
         session.commit()
         raise err
     audit.record("operation.cancel", audit.SUCCESS, target=target,
-                 detail={"operation": operation.id, "kind": operation.kind})
+                 detail={"operation": operation.id, "kind": operation.kind, "was": was})
     session.commit()
-    log.info("%s cancelled pending %s operation %s of setup %s", username, operation.kind, operation.id,
+    log.info("%s cancelled %s %s operation %s of setup %s", username, was, operation.kind, operation.id,
              operation.setup_id)
     return operation
+
+
+def _in_flight(operation_id: int) -> Select[tuple[StackRecord]]:
+    """The operation's stacks the worker is changing in AWS right now."""
+    return select(StackRecord).where(StackRecord.operation_id == operation_id,
+                                     StackRecord.phase.in_([phase.value for phase in IN_FLIGHT_PHASES]))

@@ -101,6 +101,21 @@ class Operation(Base):
         back_populates="operation", cascade="all, delete-orphan", order_by="StackRecord.id"
     )
 
+    @property
+    def stacks_in_flight(self) -> list["StackRecord"]:
+        """The stacks the worker is changing in AWS right now (see IN_FLIGHT_PHASES)."""
+        return [r for r in self.stacks if StackPhase(r.phase) in IN_FLIGHT_PHASES]
+
+    @property
+    def is_cancellable(self) -> bool:
+        """Pending (no worker started it), or waiting for a self-launched stack with none of its stacks in flight.
+
+        portal/operation_requests.py cancel enforces the same with a conditional UPDATE.
+        """
+        if self.status == OperationStatus.PENDING.value:
+            return True
+        return self.status == OperationStatus.WAITING.value and not self.stacks_in_flight
+
 
 class StackRole(str, enum.Enum):
     DEPLOY = "deploy"  # templates_cfn/deploy-dependencies.yaml in a deploy account
@@ -133,6 +148,13 @@ class StackPhase(str, enum.Enum):
     @property
     def is_terminal(self) -> bool:
         return self in (StackPhase.DONE, StackPhase.FAILED)
+
+
+# The phases in which the worker is changing a stack in AWS (a change set being made, executed or a
+# stack deleted). Outside them nothing of the operation is under way: a pending record has not
+# started, a waiting one only watches for the account's admin, done and failed ones have settled.
+# An operation with no record in these phases may be cancelled without leaving a stack half-changed.
+IN_FLIGHT_PHASES = (StackPhase.CHANGE_SET, StackPhase.EXECUTING, StackPhase.DELETING)
 
 
 class StackRecord(Base):

@@ -147,8 +147,12 @@ def paths(setup_id: list[dict[str, Any]], operation_id: list[dict[str, Any]], pa
         },
         "/api/v1/operations/{operation_id}/cancel": {
             "post": {"operationId": "cancelOperation", "parameters": operation_id,
-                     "description": "Cancel an operation that no worker has started yet (pending), e.g. one whose "
-                                    "task was lost. Refused (409) once a worker has started or it has finished.",
+                     "description": "Cancel an operation that changes nothing in AWS: one no worker has started "
+                                    "yet (pending), e.g. one whose task was lost, or an apply or teardown waiting "
+                                    "for a stack an account's admin launches or deletes (waiting) while none of "
+                                    "its stacks is being changed. What a waiting one finished stays. Refused "
+                                    "(409) while it runs, while a stack of it is being changed, or once it has "
+                                    "finished.",
                      "responses": {"200": json(_ref("Operation"), "The operation, cancelled."),
                                    **errors("401", "403", "404", "409")}},
         },

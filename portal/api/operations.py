@@ -94,10 +94,10 @@ def request_teardown(setup_id: int):
 @bp.post("/operations/<int:operation_id>/cancel")
 @permission_required("setup.apply")
 def cancel_operation(operation_id: int):
-    """Cancel an operation no worker has started yet: 200 with it, 409 when it is no longer pending."""
+    """Cancel a pending operation, or a waiting one with no stack in flight: 200 with it, else 409."""
     operation = load_operation(operation_id)
     try:
-        requests.cancel_pending(get_session(), operation, g.api_user.username)
+        requests.cancel(get_session(), operation, g.api_user.username)
     except requests.NotCancellable as err:
         raise ApiError(409, {"status": [str(err)]}) from err
     return presenters.summary_json(operation)

@@ -129,15 +129,20 @@ def apply(setup_id: int, plan_id: int):
 @bp.post("/setups/<int:setup_id>/operations/<int:operation_id>/cancel")
 @permission_required("setup.apply")
 def cancel(setup_id: int, operation_id: int):
-    """Cancel an operation no worker has started yet (its task lost, or requested by mistake)."""
+    """Cancel an operation that changes nothing in AWS: pending, or waiting for a self-launched stack."""
     setup = load_setup(setup_id)
     op = load_operation(setup, operation_id)
     try:
-        requests.cancel_pending(get_session(), op, current_user.username)
+        requests.cancel(get_session(), op, current_user.username)
     except requests.NotCancellable as err:
         flash(str(err), "error")
     else:
-        flash(f"{op.kind.capitalize()} #{op.id} was cancelled before anything ran.", "success")
+        if op.started_at is None:
+            flash(f"{op.kind.capitalize()} #{op.id} was cancelled before anything ran.", "success")
+        else:
+            flash(f"{op.kind.capitalize()} #{op.id} was cancelled: the portal no longer waits for the "
+                  "self-launched stack. The stacks it finished stay as they are; plan again to see what is left.",
+                  "success")
     return redirect(operation_url(op))
 
 

@@ -56,18 +56,22 @@ def latest(session: Session, setup: Setup, *kinds: str) -> Operation | None:
                            .order_by(Operation.id.desc()).limit(1)).first()
 
 
-def latest_not_cancelled(session: Session, setup: Setup, *kinds: str) -> Operation | None:
-    """The newest operation of these kinds that was not cancelled (a cancelled one ran nothing)."""
+def latest_that_ran(session: Session, setup: Setup, *kinds: str) -> Operation | None:
+    """The newest operation of these kinds, passing over those cancelled before a worker started them.
+
+    Those ran nothing. One cancelled while it waited for a self-launched stack did run: what it
+    finished stays, so it counts.
+    """
     return session.scalars(select(Operation).where(
         Operation.setup_id == setup.id, Operation.kind.in_(kinds),
-        Operation.status != OperationStatus.CANCELLED.value,
+        (Operation.status != OperationStatus.CANCELLED.value) | Operation.started_at.is_not(None),
     ).order_by(Operation.id.desc()).limit(1)).first()
 
 
 def state_of(session: Session, setup: Setup) -> tuple[lifecycle.SetupState, datetime]:
     """The setup's lifecycle state, derived from its operations, and when it last changed."""
-    plan = latest_not_cancelled(session, setup, OperationKind.PLAN.value)
-    change = latest_not_cancelled(session, setup, *CHANGING)
+    plan = latest_that_ran(session, setup, OperationKind.PLAN.value)
+    change = latest_that_ran(session, setup, *CHANGING)
     return lifecycle.setup_state(setup, plan, change), lifecycle.last_activity(setup, plan, change)
 
 
@@ -138,7 +142,7 @@ def teardown_refusal(session: Session, setup: Setup) -> str:
     if running is not None:
         return (f"{running.kind.capitalize()} #{running.id} of this setup is still {running.status}: "
                 "wait for it to finish.")
-    last = latest_not_cancelled(session, setup, *CHANGING)
+    last = latest_that_ran(session, setup, *CHANGING)
     if last is not None and last.kind == OperationKind.TEARDOWN.value and last.status == OperationStatus.SUCCEEDED.value:
         return (f"Teardown #{last.id} already deleted this setup's stacks and nothing was applied since: "
                 "there is nothing left to tear down.")

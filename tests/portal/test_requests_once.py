@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import make_engine, make_session_factory
-from core.models import AuditEntry, Operation, OperationKind, Setup
+from core.models import AuditEntry, Operation, OperationKind, Setup, StackRecord
 from portal import operation_requests
 from portal.db import get_session
 from portal.deployments import service as deployments
@@ -206,7 +206,8 @@ def test_an_operator_cancels_a_pending_operation_and_the_setup_is_free_again(cli
     assert db.get(Operation, stuck.id).status == "cancelled"
     assert db.get(Operation, stuck.id).error == "Cancelled by operator before a worker started it."
     [entry] = audit_entries(db, "operation.cancel")
-    assert (entry.actor, entry.outcome, entry.detail) == ("operator", "success", {"operation": stuck.id, "kind": "apply"})
+    assert (entry.actor, entry.outcome, entry.detail) == (
+        "operator", "success", {"operation": stuck.id, "kind": "apply", "was": "pending"})
     apply_plan(client, ready_setup.id, plan.id)
     assert [op.status for op in applies(db)] == ["cancelled", "pending"]
 
@@ -217,11 +218,95 @@ def test_a_started_operation_cannot_be_cancelled(api, db, ready_setup, broker):
     response = api("post", f"/operations/{running.id}/cancel")
     assert response.status_code == 409
     assert response.get_json()["errors"]["status"] == [
-        f"Apply #{running.id} is running: only an operation that no worker has started yet (pending) can be cancelled."]
+        f"Apply #{running.id} is running: only an operation that no worker has started yet (pending), or one "
+        "waiting for a self-launched stack while none of its stacks is being changed, can be cancelled."]
     db.expire_all()
     assert db.get(Operation, running.id).status == "running"
     [entry] = audit_entries(db, "operation.cancel")
     assert entry.outcome == "denied"
+
+
+def waiting_apply(db, setup, *, production_phase: str = "done") -> Operation:
+    """An apply waiting for the staging account's admin: production's stack as given, the build stack not begun."""
+    plan = f.add_plan(db, setup, staging={"action": "self_launch"})
+    applied = f.add_apply(db, setup, plan, status="waiting", started_at=f.minutes_ago(5))
+    staging, production, _build = applied.stacks
+    staging.phase, production.phase = "waiting", production_phase
+    db.commit()
+    return applied
+
+
+def test_an_operator_stops_a_waiting_apply_and_what_it_finished_stays(client, auth, users, db, ready_setup, broker):
+    applied = waiting_apply(db, ready_setup)
+    auth.login("operator")
+    page_url = f"/setups/{ready_setup.id}/operations/{applied.id}"
+    assert "Stop waiting and cancel this apply" in client.get(page_url).get_data(as_text=True)
+    done = submit(client, page_url, {}, action=f"{page_url}/cancel", follow_redirects=True).get_data(as_text=True)
+    assert (f"Apply #{applied.id} was cancelled: the portal no longer waits for the self-launched stack. The stacks "
+            "it finished stay as they are; plan again to see what is left.") in done
+    db.expire_all()
+    cancelled = db.get(Operation, applied.id)
+    assert cancelled.status == "cancelled" and cancelled.finished_at is not None
+    assert cancelled.error == "Cancelled by operator while it waited for a self-launched stack; the stacks it finished stay."
+    assert [r.phase for r in cancelled.stacks] == ["waiting", "done", "pending"]  # the worker's record, untouched
+    [entry] = audit_entries(db, "operation.cancel")
+    assert (entry.actor, entry.outcome, entry.detail) == (
+        "operator", "success", {"operation": applied.id, "kind": "apply", "was": "waiting"})
+    # It ran: the setup is not shown as if nothing happened, and its plan is spent.
+    setup_page = client.get(f"/setups/{ready_setup.id}").get_data(as_text=True)
+    assert setup_page.split('id="setup-state">', 1)[1].split("<", 1)[0] == "failed"
+    assert f"Apply #{applied.id} was cancelled while it waited for a self-launched stack" in setup_page
+    apply_plan(client, ready_setup.id, applied.plan_id)
+    assert [op.status for op in applies(db)] == ["cancelled"] and queued_messages(broker) == []
+    # The setup is free for the next plan.
+    assert submit(client, f"/setups/{ready_setup.id}", {}, action=f"/setups/{ready_setup.id}/plan").status_code == 302
+    assert [m["task"] for m in queued_messages(broker)] == ["worker.plan_setup"]
+
+
+def test_a_waiting_apply_with_a_stack_in_flight_is_not_cancelled(client, auth, users, api, db, ready_setup, broker):
+    applied = waiting_apply(db, ready_setup, production_phase="executing")
+    response = api("post", f"/operations/{applied.id}/cancel")
+    assert response.status_code == 409
+    assert response.get_json()["errors"]["status"] == [
+        f"Apply #{applied.id} is waiting, but the worker is changing orders-api-deploy-dependencies in account "
+        f"{f.PRODUCTION} right now: cancel it once that has settled, so no stack is left half-changed."]
+    db.expire_all()
+    assert db.get(Operation, applied.id).status == "waiting"
+    [entry] = audit_entries(db, "operation.cancel")
+    assert entry.outcome == "denied" and "right now" in entry.message
+    auth.login("operator")
+    assert "cancel this apply" not in client.get(f"/setups/{ready_setup.id}/operations/{applied.id}").get_data(as_text=True)
+
+
+def test_a_stack_the_worker_starts_during_the_cancel_wins(api, app, db, ready_setup, broker, monkeypatch):
+    """The worker moves a stack in flight after the portal read the operation: the UPDATE's guard sees it."""
+    applied = waiting_apply(db, ready_setup)
+    build_id = applied.stacks[2].id
+    real = operation_requests._in_flight
+
+    def worker_starts_the_build_stack(operation_id):
+        engine = make_engine(app.config["DATABASE_URL"])
+        with make_session_factory(engine)() as worker:
+            worker.get(StackRecord, build_id).phase = "executing"
+            worker.commit()
+        engine.dispose()
+        return real(operation_id)
+
+    monkeypatch.setattr(operation_requests, "_in_flight", worker_starts_the_build_stack)
+    response = api("post", f"/operations/{applied.id}/cancel")
+    assert response.status_code == 409, response.get_json()
+    assert "the worker is changing orders-api-pipeline" in response.get_json()["errors"]["status"][0]
+    db.expire_all()
+    assert db.get(Operation, applied.id).status == "waiting"
+
+
+def test_the_api_cancels_a_teardown_waiting_for_an_admin(api, db, ready_setup, broker):
+    teardown = f.add_operation(db, ready_setup, "teardown", "waiting", started_at=f.minutes_ago(2), stacks_expected=2)
+    f.add_stack(db, teardown, "build", f.BUILD, action="delete", phase="done")
+    f.add_stack(db, teardown, "deploy", f.STAGING, action="self_launch", phase="waiting")
+    db.commit()
+    response = api("post", f"/operations/{teardown.id}/cancel")
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
 
 
 def test_the_api_cancels_a_pending_plan(api, db, ready_setup, broker):
