@@ -78,3 +78,21 @@ def is_already_exists(err: ClientError) -> bool:
 
 def is_bucket_missing(err: ClientError) -> bool:
     return error_code(err) in ("NoSuchBucket", "404", "NotFound")
+
+
+# CodePipeline's answers to a request it will not carry out (a stage that cannot be retried, an
+# execution that is not the latest or no longer stoppable, ...): the request fails with AWS's message.
+PIPELINE_REFUSAL_CODES = frozenset({
+    "StageNotRetryableException", "NotLatestPipelineExecutionException", "PipelineExecutionNotStoppableException",
+    "DuplicatedStopRequestException", "PipelineNotFoundException", "StageNotFoundException",
+    "PipelineExecutionNotFoundException", "ConflictException", "ValidationException",
+    "ConcurrentPipelineExecutionsLimitExceededException", "PipelineExecutionOutdatedException",
+})
+
+
+def is_pipeline_refusal(err: ClientError) -> bool:
+    return error_code(err) in PIPELINE_REFUSAL_CODES
+
+
+def is_pipeline_missing(err: ClientError) -> bool:
+    return error_code(err) == "PipelineNotFoundException"

@@ -12,10 +12,12 @@ from celery.signals import worker_init, worker_process_init, worker_ready
 
 from core import config
 from worker import settings
+from worker.pipeline_tick import PipelineTick
 
 logger = logging.getLogger(__name__)
 
-app = Celery("worker", broker=config.broker_url(), include=["worker.tasks"])
+app = Celery("worker", broker=config.broker_url(),
+             include=["worker.tasks", "worker.pipeline_refresh", "worker.pipeline_actions"])
 app.conf.update(
     result_backend=settings.result_backend(),
     task_ignore_result=True,
@@ -94,3 +96,4 @@ class ResumeSweep(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(ResumeSweep)
+app.steps["worker"].add(PipelineTick)  # the dashboard's reads (worker/pipeline_refresh.py)

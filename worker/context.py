@@ -37,6 +37,9 @@ class AwsContext:
     def cfn(self, account_id: str) -> Any:
         return self.sessions.client(account_id, "cloudformation")
 
+    def codepipeline(self, account_id: str) -> Any:
+        return self.sessions.client(account_id, "codepipeline")
+
     def s3(self, account_id: str) -> Any:
         return self.sessions.client(account_id, "s3")
 
@@ -58,16 +61,21 @@ def operation_access(operation: Operation, setup: Setup) -> dict[str, Any]:
 
 def for_operation(operation: Operation, setup: Setup) -> AwsContext:
     """The context acting for the user who requested ``operation`` on ``setup``."""
-    reach = operation_access(operation, setup)
+    return for_user(operation.requested_by, setup, operation_access(operation, setup))
+
+
+def for_user(username: str, setup: Setup, reach: dict[str, Any] | None = None) -> AwsContext:
+    """The context acting for ``username`` on ``setup``, reaching its accounts as it says (or as ``reach`` says)."""
+    reach = dict(setup.access or {}) if reach is None else reach
     observer = stacks.observer_role_name(setup.name) if setup.name else ""
-    key = (operation.requested_by, setup.region, observer, repr(sorted(reach.items())))
+    key = (username, setup.region, observer, repr(sorted(reach.items())))
     now = time.monotonic()
     with _cache_lock:
         for stale in [k for k, (at, _) in _cache.items() if now - at > _CACHE_SECONDS]:
             del _cache[stale]
         cached = _cache.get(key)
         if cached is None:
-            cached = (now, AccountSessions(operation.requested_by, setup.region or "", reach, observer_role=observer))
+            cached = (now, AccountSessions(username, setup.region or "", reach, observer_role=observer))
             _cache[key] = cached
     return AwsContext(cached[1])
 

@@ -92,6 +92,11 @@ def sweep_seconds() -> float:
     return _number("PORTAL_SWEEP_SECONDS", 30)
 
 
+def pipeline_tick_seconds() -> float:
+    """How often each worker looks for pipelines due for a read (worker/pipeline_tick.py)."""
+    return _number("PORTAL_PIPELINE_TICK_SECONDS", 1)
+
+
 def visibility_timeout() -> int:
     """Seconds before Redis gives a message a dead worker held to another worker."""
     return _whole("PORTAL_VISIBILITY_TIMEOUT", 300)
