@@ -11,7 +11,7 @@ import logging
 import secrets
 from datetime import UTC, datetime
 
-from flask import current_app, session
+from flask import current_app, has_request_context, request, session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 TOKEN_KEY = "_session_token"
 # Seconds of last-seen accuracy traded for a write per request: the idle timeout is counted in minutes.
 TOUCH_EVERY_SECONDS = 60
+# The live pages' script sends this header with every poll (portal/static/js/deployments.js). A page
+# left open polls for as long as it is open: counted as activity, it would keep an unattended session
+# alive forever. A poll is still checked like any request; it only does not count as being there.
+POLL_HEADER = "X-Portal-Poll"
 
 
 def now() -> datetime:
@@ -57,7 +61,7 @@ def is_live(row: UserSession, moment: datetime) -> bool:
 
 
 def check(db: Session, user_id: int) -> bool:
-    """Return whether the cookie names a live session of this user, and mark it as used now."""
+    """Return whether the cookie names a live session of this user, and mark it as used now (unless polled)."""
     token = session.get(TOKEN_KEY)
     if not isinstance(token, str):
         return False
@@ -70,10 +74,14 @@ def check(db: Session, user_id: int) -> bool:
         db.delete(row)
         db.commit()
         return False
-    if (moment - _utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_SECONDS:
+    if not _is_poll() and (moment - _utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_SECONDS:
         row.last_seen_at = moment
         db.commit()
     return True
+
+
+def _is_poll() -> bool:
+    return has_request_context() and request.headers.get(POLL_HEADER) == "1"
 
 
 def _rows(db: Session, user_id: int) -> list[UserSession]:

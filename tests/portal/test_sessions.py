@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -14,11 +15,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from core.models import AuditEntry, UserSession
-from portal import create_app
+import portal
+from portal import create_app, sessions
 from portal import db as portal_db
 from portal.auth.routes import safe_next
 from portal.db import get_session
 from portal.settings import ConfigurationError, settings_from_env
+from tests.portal import factories as f
 from tests.portal.helpers import PASSWORD, AuthActions, csrf_token, fill, portal_config, submit
 
 COOKIE = "portal_session"
@@ -190,6 +193,39 @@ def test_an_idle_session_lapses(app, client, auth, users, clock):
     assert not signed_in(client.get("/"))
     with app.app_context():
         assert get_session().scalars(select(UserSession)).all() == []
+
+
+def test_a_page_left_open_does_not_keep_its_session_alive(app, client, auth, users, db, ready_setup, clock):
+    """The live page's polls (sessions.POLL_HEADER, sent by deployments.js) are checked but are not activity."""
+    applied = f.add_apply(db, ready_setup, f.add_plan(db, ready_setup), status="running")
+    db.commit()
+    auth.login("viewer")
+    page = f"/setups/{ready_setup.id}/operations/{applied.id}"
+    assert client.get(page).status_code == 200
+    poll = {"headers": {sessions.POLL_HEADER: "1", "Accept": "application/json"}}
+    for _ in range(5):
+        clock.advance(minutes=5)
+        assert client.get(f"{page}/events?after=0", **poll).status_code == 200
+    clock.advance(minutes=6)  # 31 minutes since the person last did anything
+    assert client.get(f"{page}/events?after=0", **poll).status_code == 302
+    assert not signed_in(client.get("/"))
+
+
+def test_the_same_requests_without_the_poll_header_are_activity(client, auth, users, db, ready_setup, clock):
+    applied = f.add_apply(db, ready_setup, f.add_plan(db, ready_setup), status="running")
+    db.commit()
+    auth.login("viewer")
+    events = f"/setups/{ready_setup.id}/operations/{applied.id}/events?after=0"
+    for _ in range(7):
+        clock.advance(minutes=5)
+        assert client.get(events).status_code == 200
+    assert signed_in(client.get("/"))
+
+
+def test_the_live_pages_send_the_poll_header_with_every_poll():
+    script = (Path(portal.__file__).parent / "static" / "js" / "deployments.js").read_text()
+    assert f'"{sessions.POLL_HEADER}": "1"' in script
+    assert script.count("fetch(") == script.count("POLL)") == 2
 
 
 def test_a_busy_session_lapses_at_its_absolute_lifetime(client, auth, users, clock):

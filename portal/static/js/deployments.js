@@ -91,6 +91,10 @@
 
   function schedule(fn, delay) { window.setTimeout(fn, delay); }
 
+  // Every poll says it is one (portal/sessions.py POLL_HEADER), so a page left open does not keep
+  // its session alive: the idle timeout counts only what a person does.
+  var POLL = {headers: {Accept: "application/json", "X-Portal-Poll": "1"}, credentials: "same-origin"};
+
   // The operation page: append events as they come; reload when the operation's status changes (to
   // show its outputs, root cause or launch instructions) or a stack appears that the page lacks.
   // A terminal page carries no data-live, so polling stops there.
@@ -99,7 +103,7 @@
     var delay = INTERVAL;
     function poll() {
       var url = root.getAttribute("data-events-url") + "?after=" + encodeURIComponent(root.getAttribute("data-after"));
-      fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin"})
+      fetch(url, POLL)
         .then(function (response) {
           if (!response.ok) { throw new Error("HTTP " + response.status); }
           return response.json();
@@ -131,7 +135,7 @@
     var delay = INTERVAL;
     function poll() {
       fetch(root.getAttribute("data-events-url") + "?after=" + (root.getAttribute("data-after") || "0"),
-            {headers: {Accept: "application/json"}, credentials: "same-origin"})
+            POLL)
         .then(function (response) {
           if (!response.ok) { throw new Error("HTTP " + response.status); }
           return response.json();
