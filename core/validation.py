@@ -150,7 +150,11 @@ _BRANCH_FORBIDDEN = "~^:?*[\\"
 
 @text_rule
 def check_branch(value: str) -> str:
-    """Apply ``git check-ref-format --branch``'s rules (and CodeCommit's length limit)."""
+    """Apply ``git check-ref-format --branch``'s rules, CodeCommit's length limit and CodePipeline's globs.
+
+    templates_cfn/build-pipeline.yaml states the same rule as BranchName's AllowedPattern
+    (tests/templates/test_parameter_parity.py holds them equal).
+    """
     if not value:
         raise InvalidValue(REQUIRED)
     if len(value) > BRANCH_MAX:
@@ -169,6 +173,10 @@ def check_branch(value: str) -> str:
         raise InvalidValue("A branch name cannot contain '..'.")
     if "@{" in value:
         raise InvalidValue("A branch name cannot contain '@{'.")
+    # Beyond git: CodePipeline reads a trigger's branch as a glob, where {a,b} means "a or b", so a
+    # GitHub pipeline on a branch with braces would never start.
+    if "{" in value or "}" in value:
+        raise InvalidValue("A branch name cannot contain '{' or '}': the pipeline's trigger reads them as a pattern.")
     if value in ("@", "HEAD"):
         raise InvalidValue(f"'{value}' is not a valid branch name.")
     if value.endswith("."):

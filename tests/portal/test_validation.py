@@ -110,6 +110,12 @@ def test_rejects_what_git_check_ref_format_rejects(value, message):
     assert message_of(v.check_branch, value) == [message]
 
 
+@pytest.mark.parametrize("value", ["a{b,c}", "release-{1}", "x}"])
+def test_rejects_braces_the_pipelines_trigger_would_read_as_a_glob(value):
+    assert message_of(v.check_branch, value) == [
+        "A branch name cannot contain '{' or '}': the pipeline's trigger reads them as a pattern."]
+
+
 @pytest.mark.parametrize("value, message", [
     ("", "Choose CodeCommit or GitHub."),
     ("github", "Choose CodeCommit or GitHub."),
