@@ -170,12 +170,8 @@ def test_a_body_that_is_not_utf8_is_refused(client, bearer, make_setup):
     assert response.status_code == 400 and response.get_json() == {"errors": {"body": ["Send the JSON as UTF-8."]}}
 
 
-@pytest.mark.parametrize("page, data", [
-    ("/admin/audit?actor=a%00b", None),
-    ("/admin/audit?action=%00", None),
-    ("/admin/audit?%00=1", None),
-])
-def test_a_query_holding_nul_is_a_400(client, auth, users, page, data):
+@pytest.mark.parametrize("page", ["/admin/audit?actor=a%00b", "/admin/audit?action=%00", "/admin/audit?%00=1"])
+def test_a_query_holding_nul_is_a_400(client, auth, users, page):
     auth.login("admin")
     response = client.get(page)
     assert response.status_code == 400 and v.NUL_CHARACTER in response.get_data(as_text=True)
