@@ -66,8 +66,19 @@ def start_operation(factory: sessionmaker[Session], operation_id: int) -> Operat
 
 
 def set_status(session: Session, operation: Operation, status: OperationStatus) -> None:
-    if operation.status != status.value and not OperationStatus(operation.status).is_terminal:
-        operation.status = status.value
+    """Move a live operation to ``status``; one that has finished (or was cancelled) stays so.
+
+    The condition is in the UPDATE, not read from ``operation``: an operator may have cancelled it
+    since this worker loaded the row, and SQLite takes no row lock to order the two.
+    """
+    finished = tuple(s.value for s in OperationStatus if s.is_terminal)
+    session.execute(
+        update(Operation)
+        .where(Operation.id == operation.id, Operation.status.not_in(finished + (status.value,)))
+        .values(status=status.value)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(operation, ["status"])
 
 
 def finish(session: Session, operation: Operation, status: OperationStatus, error: str = "") -> bool:

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from core.models import Operation, OperationKind, OperationStatus, utcnow
 from worker import outbox, plan, tasks
+from worker.lifecycle import set_status
 
 
 def test_a_sweep_during_the_plans_start_step_does_not_conclude_it(aws_env, make_setup, make_operation, driver,
@@ -68,3 +69,36 @@ def test_a_re_sent_plan_runs_to_a_reviewable_plan(aws_env, make_setup, make_oper
 
     assert ran == [plan_id]
     assert driver.run(plan_id).status == OperationStatus.SUCCEEDED.value
+
+
+def test_a_step_that_loaded_the_operation_before_an_operator_cancelled_it_leaves_it_cancelled(
+        make_setup, make_operation, worker_db):
+    # The worker's step read the operation as waiting; the operator's cancel committed meanwhile.
+    # The step's status change must not bring the operation back to life.
+    operation_id = make_operation(make_setup(), OperationKind.APPLY)
+    with worker_db() as step, worker_db() as operator:
+        loaded = step.get(Operation, operation_id)
+        loaded.status = OperationStatus.WAITING.value
+        step.commit()
+        operator.get(Operation, operation_id).status = OperationStatus.CANCELLED.value
+        operator.commit()
+
+        set_status(step, loaded, OperationStatus.RUNNING)
+        step.commit()
+
+        assert loaded.status == OperationStatus.CANCELLED.value
+    with worker_db() as session:
+        assert session.get(Operation, operation_id).status == OperationStatus.CANCELLED.value
+
+
+def test_a_live_operation_moves_between_waiting_and_running(make_setup, make_operation, worker_db):
+    operation_id = make_operation(make_setup(), OperationKind.APPLY)
+    with worker_db() as session:
+        operation = session.get(Operation, operation_id)
+        set_status(session, operation, OperationStatus.WAITING)
+        session.commit()
+        assert operation.status == OperationStatus.WAITING.value
+        set_status(session, operation, OperationStatus.RUNNING)
+        session.commit()
+    with worker_db() as session:
+        assert session.get(Operation, operation_id).status == OperationStatus.RUNNING.value
