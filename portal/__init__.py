@@ -54,12 +54,13 @@ def register_blueprints(app: Flask) -> None:
     from portal.deployments import bp as deployments_bp
     from portal.extensions import csrf
     from portal.health import bp as health_bp
+    from portal.pipelines import bp as pipelines_bp
     from portal.setups import bp as setups_bp
 
     # The API authenticates each request with a bearer token, never a cookie, so a forged
     # cross-site request has nothing to ride on: no CSRF token is needed there.
     csrf.exempt(api_bp)
-    for blueprint in (auth_bp, setups_bp, deployments_bp, api_bp, admin_bp, health_bp):
+    for blueprint in (auth_bp, setups_bp, deployments_bp, pipelines_bp, api_bp, admin_bp, health_bp):
         app.register_blueprint(blueprint)
 
 

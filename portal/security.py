@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "setup.plan": frozenset({Role.ADMIN, Role.OPERATOR}),
     "setup.apply": frozenset({Role.ADMIN, Role.OPERATOR}),
     "setup.teardown": frozenset({Role.ADMIN, Role.OPERATOR}),
+    "pipeline.operate": frozenset({Role.ADMIN, Role.OPERATOR}),  # release, retry a stage, stop
     "production.approve": frozenset({Role.ADMIN, Role.APPROVER}),
     "users.manage": frozenset({Role.ADMIN}),
     "audit.view": frozenset({Role.ADMIN}),

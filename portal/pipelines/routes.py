@@ -1,0 +1,140 @@
+"""Dashboard views: the pipelines list, one pipeline with its live part, and release/retry/stop."""
+from __future__ import annotations
+
+import logging
+
+from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from core import pipelines
+from core.models import PipelineSnapshot, Setup, utcnow
+from portal import params
+from portal.db import get_by_id, get_session
+from portal.errors import error_response
+from portal.pipelines import bp, presenters, service
+from portal.security import permission_required
+
+log = logging.getLogger(__name__)
+
+
+def load_pipeline(setup_id: int) -> tuple[Setup, PipelineSnapshot | None]:
+    """:raise 404: no such setup, or it has no deployed pipeline"""
+    session = get_session()
+    setup = get_by_id(session, Setup, setup_id)
+    if setup is None or not service.is_deployed(session, setup):
+        abort(make_response(error_response(404, f"There is no deployed pipeline of setup {setup_id}.")))
+    return setup, service.snapshot_of(session, setup.id)
+
+
+def bad_request(message: str):
+    abort(make_response(error_response(400, message)))
+
+
+def emulator() -> bool:
+    # Against the emulator the AWS console has nothing to show: no console links then.
+    return bool(current_app.config["EMULATOR_URL"])
+
+
+def choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    """:raise 400: ``?name=`` is none of ``allowed``"""
+    value = request.args.get(name, default)
+    if value not in allowed:
+        bad_request(f"?{name}= must be one of {', '.join(a for a in allowed if a)}.")
+    return value
+
+
+@bp.get("/pipelines")
+@permission_required("setup.view")
+def index():
+    """Every applied setup's pipeline; ``?state=`` filters, ``?sort=name|state|updated`` orders."""
+    state = choice("state", ("", *presenters.STATES), "")
+    sort = choice("sort", presenters.SORTS, "name")
+    now = utcnow()
+    rows = [presenters.summary_json(setup, snapshot, now) for setup, snapshot in service.deployed_setups(get_session())]
+    counts = {s: sum(1 for r in rows if r["state"] == s) for s in presenters.STATES}
+    shown = presenters.sort_rows([r for r in rows if not state or r["state"] == state], sort)
+    return render_template("pipelines/index.html", rows=shown, state=state, sort=sort, counts=counts,
+                           states=presenters.STATES, total=len(rows))
+
+
+@bp.get("/pipelines/<int:setup_id>")
+@permission_required("setup.view")
+def pipeline(setup_id: int):
+    """One pipeline: stages, actions, the newest executions, history (``?page=``), buttons."""
+    setup, snapshot = load_pipeline(setup_id)
+    page = params.query_number("page", 1, 1, 1_000_000)
+    now = utcnow()
+    service.record_interest(get_session(), setup, snapshot, now)
+    body = presenters.pipeline_json(setup, snapshot, now, emulator())
+    history = presenters.executions_page(snapshot, page, now, emulator())
+    return render_template("pipelines/pipeline.html", setup=setup, pipeline=body, history=history,
+                           stage_names=pipelines.STAGES,
+                           requests=service.latest_requests(get_session(), setup.id), now=now)
+
+
+@bp.get("/pipelines/<int:setup_id>/live")
+@permission_required("setup.view")
+def live(setup_id: int):
+    """The pipeline as JSON for the open page; 304 while the snapshot is unchanged (If-None-Match)."""
+    setup, snapshot = load_pipeline(setup_id)
+    now = utcnow()
+    service.record_interest(get_session(), setup, snapshot, now)
+    # The snapshot's version and read moment name the answer: unchanged, the page keeps counting its age itself.
+    etag = f"{snapshot.version}-{snapshot.read_at.timestamp() if snapshot.read_at else 0}" if snapshot else "none"
+    if request.if_none_match.contains(etag):
+        response = make_response("", 304)
+    else:
+        response = jsonify(presenters.pipeline_json(setup, snapshot, now, emulator()))
+    response.set_etag(etag)
+    return response
+
+
+def _send(action: str, setup: Setup, make):
+    try:
+        made = make()
+    except service.Refused as err:
+        flash(f"Not {action}: {err}", "error")
+        return redirect(url_for("pipelines.pipeline", setup_id=setup.id))
+    if made.status == "failed":
+        flash(f"The {made.kind} could not be requested. {made.message}", "error")
+    else:
+        flash(f"{made.kind.capitalize()} requested (#{made.id}): the worker sends it to AWS, and the page "
+              "shows AWS's answer.", "success")
+    return redirect(url_for("pipelines.pipeline", setup_id=setup.id))
+
+
+@bp.post("/pipelines/<int:setup_id>/release")
+@permission_required("pipeline.operate")
+def release(setup_id: int):
+    """Start a pipeline execution with the branch's latest commit."""
+    setup, _snapshot = load_pipeline(setup_id)
+    return _send("released", setup, lambda: service.request_release(get_session(), setup, current_user.username))
+
+
+@bp.post("/pipelines/<int:setup_id>/stages/<stage>/retry")
+@permission_required("pipeline.operate")
+def retry(setup_id: int, stage: str):
+    """Retry the failed actions of ``stage``.
+
+    :raise 400: ``stage`` is not one of the pipeline's stages
+    """
+    setup, snapshot = load_pipeline(setup_id)
+    if stage not in pipelines.STAGES:
+        bad_request(f"{stage[:100]!r} is not a stage of this pipeline: {', '.join(pipelines.STAGES)}.")
+    return _send("retried", setup, lambda: service.request_retry(get_session(), setup, snapshot, stage,
+                                                                current_user.username))
+
+
+@bp.post("/pipelines/<int:setup_id>/stop")
+@permission_required("pipeline.operate")
+def stop(setup_id: int):
+    """Stop the execution in progress; the form's ``reason`` (required) goes to AWS.
+
+    :raise 400: no reason, or a longer one than AWS takes
+    """
+    setup, snapshot = load_pipeline(setup_id)
+    reason = (request.form.get("reason") or "").strip()
+    if not reason or len(reason) > service.STOP_REASON_MAX:
+        bad_request(f"Give a reason for stopping, at most {service.STOP_REASON_MAX} characters.")
+    return _send("stopped", setup, lambda: service.request_stop(get_session(), setup, snapshot, reason,
+                                                               current_user.username))

@@ -1,0 +1,119 @@
+/* Live part of a pipeline page: poll its live endpoint every 2 s with If-None-Match, so an unchanged
+   pipeline costs a 304; update stage and action statuses in place, count the state's age on between
+   answers, and reload when the stages or the newest execution change (the history and buttons follow
+   them). Progressive enhancement: without this file the page shows the same on reload. Loaded from
+   /static (the CSP forbids inline scripts). */
+(function () {
+  "use strict";
+
+  var INTERVAL = 2000;
+  var MAX_INTERVAL = 30000;
+
+  function span(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 60) { return seconds + " s"; }
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) { return minutes + " min"; }
+    return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+  }
+
+  function setText(root, selector, text) {
+    var element = root.querySelector(selector);
+    if (element && element.textContent !== text) { element.textContent = text; }
+  }
+
+  function clock(iso) { return (iso || "").slice(11, 19); }
+
+  // Returns false when the page's stages no longer match the answer (it must be rendered again).
+  function updateStages(stages) {
+    var sections = document.querySelectorAll("#pipeline-stages [data-stage]");
+    if (sections.length !== stages.length) { return false; }
+    return stages.every(function (stage, index) {
+      var section = sections[index];
+      if (section.getAttribute("data-stage") !== stage.name) { return false; }
+      var pill = section.querySelector("h2 [data-field=status]");
+      if (pill && pill.textContent !== stage.status) { return false; }  // a retry button may come or go
+      return stage.actions.every(function (action) {
+        var row = section.querySelector('tr[data-action="' + action.name + '"]');
+        if (!row) { return false; }
+        setText(row, "[data-field=status]", action.status);
+        setText(row, "[data-field=started_at]", clock(action.started_at));
+        setText(row, "[data-field=ended_at]", clock(action.ended_at));
+        setText(row, "[data-field=duration]", action.duration);
+        var summary = action.error && action.error.code ? action.error.code + ": " + action.error.message : action.summary;
+        setText(row, "[data-field=summary]", summary);
+        return true;
+      });
+    });
+  }
+
+  function follow(root) {
+    var etag = null;
+    var age = root.getAttribute("data-age") === "" ? null : Number(root.getAttribute("data-age"));
+    var receivedAt = Date.now();
+    var newest = null;
+    var delay = INTERVAL;
+
+    function showAge() {
+      if (age === null) { return; }
+      setText(document, "#pipeline-freshness", "State as of " + span(age + (Date.now() - receivedAt) / 1000) + " ago.");
+    }
+
+    function apply(data) {
+      age = data.age_seconds;
+      receivedAt = Date.now();
+      var head = data.executions.length ? data.executions[0].id + ":" + data.executions[0].status : "";
+      if (newest !== null && head !== newest) { window.location.reload(); return false; }
+      newest = head;
+      if (!updateStages(data.stages)) { window.location.reload(); return false; }
+      var state = document.getElementById("pipeline-state");
+      if (state) { state.textContent = data.state; state.className = "status status-" + data.state.toLowerCase(); }
+      setText(document, "#pipeline-waiting", data.waiting_for);
+      root.setAttribute("data-version", String(data.version));
+      return true;
+    }
+
+    function poll() {
+      var headers = {Accept: "application/json"};
+      if (etag) { headers["If-None-Match"] = etag; }
+      fetch(root.getAttribute("data-live-url"), {headers: headers, credentials: "same-origin"})
+        .then(function (response) {
+          if (response.status === 304) { return null; }
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          etag = response.headers.get("ETag");
+          return response.json();
+        })
+        .then(function (data) {
+          if (data && !apply(data)) { return; }
+          showAge();
+          delay = INTERVAL;
+          window.setTimeout(poll, delay);
+        })
+        .catch(function () {
+          // The portal restarting or the network gone: keep the page, show its age, try again later.
+          showAge();
+          delay = Math.min(delay * 2, MAX_INTERVAL);
+          window.setTimeout(poll, delay);
+        });
+    }
+
+    window.setInterval(showAge, 1000);
+    window.setTimeout(poll, INTERVAL);
+  }
+
+  function bindConfirmations() {
+    document.querySelectorAll("[data-confirm]").forEach(function (button) {
+      button.form.addEventListener("submit", function (event) {
+        if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); return; }
+        // One click, one request; disabled after the submit has read the form.
+        window.setTimeout(function () { button.disabled = true; }, 0);
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.getElementById("pipeline-live");
+    if (root) { follow(root); }
+    bindConfirmations();
+  });
+})();
