@@ -17,6 +17,7 @@ from portal import tokens
 from portal.api.openapi import build_spec
 from portal.db import get_session
 from tests.portal import factories
+from tests.portal.test_pipelines import seed_snapshot
 
 OPERATIONS = [(method.upper(), path) for path, item in build_spec()["paths"].items() for method in item]
 EXAMPLES = 20
@@ -36,14 +37,18 @@ def headers(app, users, broker):
 
 @pytest.fixture
 def existing(db, make_setup) -> list[dict[str, int]]:
-    """Path parameters of objects that exist: a setup with a plan, and a failed apply with stack events."""
-    setup = db.get(Setup, make_setup())
+    """Path parameters of objects that exist: a setup with a plan, a failed apply with stack events, and a
+    deployed setup whose pipeline the worker has read (a failed build), for the dashboard's endpoints."""
+    setup, deployed = db.get(Setup, make_setup()), db.get(Setup, make_setup(name="dashboard-api"))
     plan = factories.add_plan(db, setup)
     applied = factories.add_apply(db, setup, factories.add_plan(db, setup), status="failed",
                                   root_cause={"resource": "DeployRole", "type": "AWS::IAM::Role", "reason": "denied"})
     factories.add_event(db, applied.stacks[0], "DeployRole", "AWS::IAM::Role", "CREATE_FAILED", "denied")
+    deployed_apply = factories.add_apply(db, deployed, factories.add_plan(db, deployed), status="succeeded")
     db.commit()
-    return [{"setup_id": setup.id, "operation_id": plan.id}, {"setup_id": setup.id, "operation_id": applied.id}]
+    seed_snapshot(db, deployed, build_status="Failed")
+    return [{"setup_id": setup.id, "operation_id": plan.id}, {"setup_id": setup.id, "operation_id": applied.id},
+            {"setup_id": deployed.id, "operation_id": deployed_apply.id}]
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
