@@ -114,8 +114,9 @@ def refresh(factory: sessionmaker[Session], snapshot_id: int, now: datetime | No
             _record_failure(row, err, now)
         else:
             _store(row, found, now)
-        watched = pipelines.is_watched(row.watched_until, utcnow())
-        row.next_read_at = utcnow() + pipelines.read_interval(watched, row.active)
+        # Timed from the tick's moment, so reads keep their cadence however long one took.
+        watched = pipelines.is_watched(row.watched_until, now)
+        row.next_read_at = now + pipelines.read_interval(watched, row.active)
         row.claimed_until = None
         session.commit()
     return True
@@ -149,12 +150,12 @@ def _record_failure(row: PipelineSnapshot, err: Exception, now: datetime) -> Non
 
 
 @app.task(name="worker.refresh_pipelines")
-def refresh_pipelines() -> int:
-    """Sync the snapshot rows, then read every pipeline that is due; return how many were read."""
+def refresh_pipelines(now: datetime | None = None) -> int:
+    """Sync the snapshot rows, then read every pipeline that is due at ``now``; return how many were read."""
     factory = db.session_factory()
     with factory() as session:
         sync_rows(session)
-    now = utcnow()
+    now = now or utcnow()
     read = 0
     for snapshot_id in due(factory, now):
         try:

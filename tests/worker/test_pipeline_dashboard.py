@@ -64,8 +64,10 @@ def read_now(env: dict[str, Any]) -> PipelineSnapshot:
     factory = env["factory"]
     with factory() as session:
         pipeline_refresh.sync_rows(session)
-    row = snapshot(env)
-    assert pipeline_refresh.refresh(factory, row.id, utcnow() + timedelta(hours=1))
+    with factory() as session:  # due now, whatever the cadence said
+        session.query(PipelineSnapshot).filter_by(setup_id=env["setup_id"]).update({"next_read_at": None})
+        session.commit()
+    assert pipeline_refresh.refresh(factory, snapshot(env).id)
     return snapshot(env)
 
 
