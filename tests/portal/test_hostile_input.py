@@ -43,7 +43,9 @@ def test_query_numbers_and_paths_never_answer_500(app, client, bearer, make_setu
     auth.login("admin")
     pages = ["/api/v1/setups?page={}", f"/api/v1/setups/{setup_id}/operations?page={{}}", "/admin/audit?page={}",
              "/admin/audit?actor={}", "/api/v1/setups/{}", "/setups/{}", "/setups/{}/application", "/admin/users/{}",
-             f"/setups/{setup_id}/operations/{{}}/events?after=1", "/api/v1/operations/{}/events?after={}"]
+             f"/setups/{setup_id}/operations/{{}}/events?after=1", "/api/v1/operations/{}/events?after={}",
+             "/pipelines/{}", "/pipelines/{}?page={}", "/api/v1/pipelines/{}", "/api/v1/pipelines/{}/executions?page={}",
+             "/pipelines?q={}"]
 
     @PROPERTY
     @given(page=st.sampled_from(pages), text=QUERY_TEXT)
@@ -93,7 +95,7 @@ def test_api_bodies_never_answer_500_and_a_refusal_stores_nothing(client, bearer
 def test_deep_json_never_answers_500_on_any_endpoint_with_a_body(client, bearer, make_setup):
     setup_id = make_setup()
     endpoints = [("post", "/api/v1/setups"), ("patch", f"/api/v1/setups/{setup_id}"),
-                 ("post", f"/api/v1/setups/{setup_id}/teardown")]
+                 ("post", f"/api/v1/setups/{setup_id}/teardown"), ("post", f"/api/v1/pipelines/{setup_id}/stop")]
 
     @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(endpoint=st.sampled_from(endpoints), text=DEEP_JSON)
@@ -101,7 +103,8 @@ def test_deep_json_never_answers_500_on_any_endpoint_with_a_body(client, bearer,
         method, path = endpoint
         response = client.open(path, method=method.upper(), data=text, content_type="application/json",
                                headers=bearer["operator"])
-        assert response.status_code == 400, (path, len(text), response.status_code)
+        # The stop endpoint finds no deployed pipeline here (404) before it reads the body.
+        assert response.status_code == (404 if "/stop" in path else 400), (path, len(text), response.status_code)
 
     check()
 
