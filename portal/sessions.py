@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app, has_request_context, request, session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import UserSession
+from core.times import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def begin(db: Session, user_id: int) -> None:
     """Record a new session for the user (the caller commits) and put its token in the cookie."""
     moment = now()
@@ -56,8 +52,8 @@ def begin(db: Session, user_id: int) -> None:
 
 def is_live(row: UserSession, moment: datetime) -> bool:
     config = current_app.config
-    return (moment - _utc(row.last_seen_at) < config["SESSION_IDLE_TIMEOUT"]
-            and moment - _utc(row.created_at) < config["PERMANENT_SESSION_LIFETIME"])
+    return (moment - as_utc(row.last_seen_at) < config["SESSION_IDLE_TIMEOUT"]
+            and moment - as_utc(row.created_at) < config["PERMANENT_SESSION_LIFETIME"])
 
 
 def check(db: Session, user_id: int) -> bool:
@@ -74,7 +70,7 @@ def check(db: Session, user_id: int) -> bool:
         db.delete(row)
         db.commit()
         return False
-    if not _is_poll() and (moment - _utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_SECONDS:
+    if not _is_poll() and (moment - as_utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_SECONDS:
         row.last_seen_at = moment
         db.commit()
     return True

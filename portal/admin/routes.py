@@ -9,11 +9,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.models import AuditEntry, Role, User
-from core.validation import MAX_ID
 from portal import accounts, audit, params, sessions
 from portal.admin import bp
 from portal.admin.forms import EditUserForm, NewUserForm
-from portal.db import get_session
+from portal.db import get_by_id, get_session
 from portal.security import permission_required
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ def find_user(user_id: int) -> User:
 
     :raise 404: there is none
     """
-    user = get_session().get(User, user_id) if user_id <= MAX_ID else None
+    user = get_by_id(get_session(), User, user_id)
     if user is None:
         abort(404)
     return user

@@ -11,12 +11,11 @@ from sqlalchemy import func, select
 
 from core.models import Operation, OperationStatus, Setup
 from core.times import iso
-from core.validation import MAX_ID
 from portal import params, tokens
 from portal.api import bp
 from portal.api.body import read_object
 from portal.api.openapi import build_spec
-from portal.db import get_session
+from portal.db import get_by_id, get_session
 from portal.deployments import presenters
 from portal.security import SignedInUser, permission_required
 from portal.setups import document_rules, service
@@ -226,7 +225,7 @@ def get_operation(operation_id: int):
 
 
 def load_operation(operation_id: int) -> Operation:
-    operation = get_session().get(Operation, operation_id) if operation_id <= MAX_ID else None
+    operation = get_by_id(get_session(), Operation, operation_id)
     if operation is None:
         raise ApiError(404, {"operation": [f"There is no operation {operation_id}."]})
     return operation

@@ -9,11 +9,10 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from core.models import ApiToken, User
-from core.validation import MAX_ID
 from portal import accounts, audit, sessions, throttle, tokens
 from portal.auth import bp
 from portal.auth.forms import ConfirmForm, LoginForm, PasswordForm, TokenForm
-from portal.db import get_session
+from portal.db import get_by_id, get_session
 from portal.security import SignedInUser
 
 log = logging.getLogger(__name__)
@@ -136,7 +135,7 @@ def create_token():
 @bp.post("/account/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int):
     db = get_session()
-    token = db.get(ApiToken, token_id) if token_id <= MAX_ID else None
+    token = get_by_id(db, ApiToken, token_id)
     if token is None or token.user_id != current_user.id:
         audit.record("token.revoke", audit.DENIED, target=f"token {token_id}")
         db.commit()
