@@ -5,10 +5,11 @@ them); the portal shows them in this order and validates a retried stage against
 worker reads AWS's answer by them.
 
 Cadence follows interest, not viewers: a page of a pipeline (or its live endpoint) marks the
-snapshot watched for ``INTEREST_SECONDS``; the worker reads a watched pipeline with an execution
-in progress every ``WATCHED_ACTIVE_SECONDS``, a watched idle one every ``WATCHED_IDLE_SECONDS``
-and one nobody watches every ``BACKGROUND_SECONDS``. Viewers only read the stored snapshot, so
-AWS sees the same calls per pipeline per minute at 1 viewer as at 200.
+snapshot watched for ``INTEREST_SECONDS``; the worker reads a watched pipeline every
+``WATCHED_SECONDS`` and one nobody watches every ``BACKGROUND_SECONDS``. A watched pipeline is read
+as often idle as running: a push may start an execution at any moment and nothing tells the worker
+(no EventBridge here), yet an open page must show it within 5 s. Viewers only read the stored
+snapshot, so AWS sees the same calls per pipeline per minute at 1 viewer as at 200.
 """
 from __future__ import annotations
 
@@ -37,8 +38,7 @@ INTEREST_SECONDS = 30.0
 # The portal extends the interest only when less than this is left, so 200 viewers polling every
 # 2 s write the row about once every 10 s, not 100 times a second.
 INTEREST_RENEW_BELOW_SECONDS = 20.0
-WATCHED_ACTIVE_SECONDS = 3.0
-WATCHED_IDLE_SECONDS = 15.0
+WATCHED_SECONDS = 3.0
 BACKGROUND_SECONDS = 300.0
 
 
@@ -47,11 +47,9 @@ def pipeline_name(app: str) -> str:
     return stacks.build_stack_name(app)
 
 
-def read_interval(watched: bool, active: bool) -> timedelta:
+def read_interval(watched: bool) -> timedelta:
     """How long until the worker reads a pipeline again."""
-    if not watched:
-        return timedelta(seconds=BACKGROUND_SECONDS)
-    return timedelta(seconds=WATCHED_ACTIVE_SECONDS if active else WATCHED_IDLE_SECONDS)
+    return timedelta(seconds=WATCHED_SECONDS if watched else BACKGROUND_SECONDS)
 
 
 def is_watched(watched_until: datetime | None, now: datetime) -> bool:

@@ -5,7 +5,7 @@ makes sure every deployed setup has a snapshot row (and drops the rows of torn-d
 reads each pipeline whose ``next_read_at`` has come. A read is claimed with a conditional UPDATE
 first, so however many workers tick, one read of a pipeline is in flight at a time (Superset's
 missing deduplication, SIP-141). After the read, ``next_read_at`` moves by core/pipelines.py's
-interval: seconds while someone watches and an execution runs, minutes while nobody does. The
+interval: seconds while someone watches, minutes while nobody does. The
 portal only moves ``watched_until`` (and ``next_read_at`` to now when a page opens unwatched).
 
 A read that fails (throttled past botocore's standard retries, access denied) keeps the stored
@@ -116,7 +116,7 @@ def refresh(factory: sessionmaker[Session], snapshot_id: int, now: datetime | No
             _store(row, found, now)
         # Timed from the tick's moment, so reads keep their cadence however long one took.
         watched = pipelines.is_watched(row.watched_until, now)
-        row.next_read_at = now + pipelines.read_interval(watched, row.active)
+        row.next_read_at = now + pipelines.read_interval(watched)
         row.claimed_until = None
         session.commit()
     return True

@@ -38,7 +38,7 @@ class PipelineSnapshot(Base):
     # "custom_data", "external_link"}; {} when none waits.
     approval: Mapped[dict[str, Any]] = mapped_column(default=dict)
     approval_token: Mapped[str] = mapped_column(String(256), default="")  # server-side only
-    # An execution was in progress at the last read: watched pipelines are then read often.
+    # An execution was in progress at the last read (its actions are then listed at every read).
     active: Mapped[bool] = mapped_column(default=False)
     # Bumped whenever what the snapshot shows changes: the live endpoint's ETag.
     version: Mapped[int] = mapped_column(default=0)
