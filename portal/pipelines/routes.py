@@ -84,7 +84,10 @@ def live(setup_id: int):
     if request.if_none_match.contains(etag):
         response = make_response("", 304)
     else:
-        response = jsonify(presenters.pipeline_json(setup, snapshot, now, emulator()))
+        body = presenters.pipeline_json(setup, snapshot, now, emulator())
+        # A request's answer comes with the read its worker asks for, so the ETag above covers it.
+        body["requests"] = [presenters.request_json(r) for r in service.latest_requests(get_session(), setup.id)]
+        response = jsonify(body)
     response.set_etag(etag)
     return response
 

@@ -76,10 +76,12 @@ def record_interest(session: Session, setup: Setup, snapshot: PipelineSnapshot |
     values: dict[str, object] = {"watched_until": until}
     if not was_watched:
         values["next_read_at"] = now  # a page that opens gets a fresh read within a tick
+    # No session sync: evaluating the WHERE in Python would compare SQLite's naive moments with aware ones,
+    # and nothing reads the loaded row after this.
     session.execute(update(PipelineSnapshot).where(
         PipelineSnapshot.id == snapshot.id,
         or_(PipelineSnapshot.watched_until.is_(None), PipelineSnapshot.watched_until < renew_below),
-    ).values(**values))
+    ).values(**values).execution_options(synchronize_session=False))
     session.commit()
 
 

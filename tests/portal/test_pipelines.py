@@ -184,6 +184,20 @@ def test_opening_a_page_records_interest_and_asks_for_a_read_once(client, auth, 
     assert db.get(PipelineSnapshot, row.id).watched_until == first_until
 
 
+def test_interest_running_out_is_renewed_without_a_new_read(client, auth, db, deployed):
+    soon = utcnow() + timedelta(seconds=5)
+    later = utcnow() + timedelta(minutes=1)
+    row = seed_snapshot(db, deployed, watched_until=soon, next_read_at=later)
+    auth.login("viewer")
+    db.expire_all()
+    db.get(PipelineSnapshot, row.id)  # loaded, as the request's own session loads it
+    assert client.get(f"/pipelines/{deployed.id}/live").status_code == 200
+    db.expire_all()
+    renewed = db.get(PipelineSnapshot, row.id)
+    assert as_utc(renewed.watched_until) > soon + timedelta(seconds=15)
+    assert as_utc(renewed.next_read_at) == later  # still watched: the cadence goes on as it was
+
+
 def test_an_operator_releases_once_however_often_they_click(client, auth, db, deployed, broker):
     seed_snapshot(db, deployed)
     auth.login("operator")

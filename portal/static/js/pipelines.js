@@ -1,7 +1,6 @@
 /* Live part of a pipeline page: poll its live endpoint every 2 s with If-None-Match, so an unchanged
    pipeline costs a 304; update stage and action statuses in place, count the state's age on between
-   answers, and reload when the stages or the newest execution change (the history and buttons follow
-   them). Progressive enhancement: without this file the page shows the same on reload. Loaded from
+   answers, and reload only when the page's structure no longer fits (other stages or actions). Progressive enhancement: without this file the page shows the same on reload. Loaded from
    /static (the CSP forbids inline scripts). */
 (function () {
   "use strict";
@@ -24,7 +23,8 @@
 
   function clock(iso) { return (iso || "").slice(11, 19); }
 
-  // Returns false when the page's stages no longer match the answer (it must be rendered again).
+  // Returns false when the page's stages no longer match the answer (another list of stages or actions):
+  // the page must be rendered again. A stage's retry button shows while it has failed.
   function updateStages(stages) {
     var sections = document.querySelectorAll("#pipeline-stages [data-stage]");
     if (sections.length !== stages.length) { return false; }
@@ -32,7 +32,12 @@
       var section = sections[index];
       if (section.getAttribute("data-stage") !== stage.name) { return false; }
       var pill = section.querySelector("h2 [data-field=status]");
-      if (pill && pill.textContent !== stage.status) { return false; }  // a retry button may come or go
+      if (!pill) { return false; }
+      var retry = section.querySelector("form.retry-form");
+      if (retry) { retry.hidden = stage.status !== "Failed"; }
+      pill.textContent = stage.status;
+      pill.className = "status status-" + stage.status.toLowerCase().replace(/ /g, "-");
+      setText(section, "[data-field=execution]", stage.execution_id ? "Execution " + stage.execution_id.slice(0, 8) : "");
       return stage.actions.every(function (action) {
         var row = section.querySelector('tr[data-action="' + action.name + '"]');
         if (!row) { return false; }
@@ -47,11 +52,28 @@
     });
   }
 
+  // The requests table, rebuilt from the answer: a request's status and AWS's answer come in later.
+  function updateRequests(requests) {
+    var body = document.getElementById("request-rows");
+    if (!body || !requests) { return; }
+    body.replaceChildren.apply(body, requests.map(function (r) {
+      var row = document.createElement("tr");
+      var what = r.kind + (r.stage ? " " + r.stage : "") + (r.reason ? " (" + r.reason + ")" : "");
+      [String(r.id), what, r.requested_by, r.status, r.message].forEach(function (text) {
+        var td = document.createElement("td");
+        td.textContent = text;
+        row.appendChild(td);
+      });
+      return row;
+    }));
+    document.getElementById("requests").hidden = requests.length === 0;
+  }
+
   function follow(root) {
     var etag = null;
     var age = root.getAttribute("data-age") === "" ? null : Number(root.getAttribute("data-age"));
     var receivedAt = Date.now();
-    var newest = null;
+    var newest = root.getAttribute("data-newest");
     var delay = INTERVAL;
 
     function showAge() {
@@ -62,13 +84,18 @@
     function apply(data) {
       age = data.age_seconds;
       receivedAt = Date.now();
-      var head = data.executions.length ? data.executions[0].id + ":" + data.executions[0].status : "";
-      if (newest !== null && head !== newest) { window.location.reload(); return false; }
+      var head = data.executions.length ? data.executions[0].id : "";
+      if (head !== newest) {
+        // A new execution: the stages follow it here; the history below is the page's, so say it is older.
+        var stale = document.getElementById("history-stale");
+        if (stale) { stale.hidden = false; }
+      }
       newest = head;
       if (!updateStages(data.stages)) { window.location.reload(); return false; }
       var state = document.getElementById("pipeline-state");
       if (state) { state.textContent = data.state; state.className = "status status-" + data.state.toLowerCase(); }
       setText(document, "#pipeline-waiting", data.waiting_for);
+      updateRequests(data.requests);
       root.setAttribute("data-version", String(data.version));
       return true;
     }
