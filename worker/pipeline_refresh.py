@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -114,10 +114,15 @@ def refresh(factory: sessionmaker[Session], snapshot_id: int, now: datetime | No
             _record_failure(row, err, now)
         else:
             _store(row, found, now)
-        # Timed from the tick's moment, so reads keep their cadence however long one took.
-        watched = pipelines.is_watched(row.watched_until, now)
-        row.next_read_at = now + pipelines.read_interval(watched)
-        row.claimed_until = None
+        session.flush()
+        # Decided in the UPDATE itself: a page that opened while AWS was being read has marked the row
+        # watched meanwhile, and the row loaded before the read would say it is not. Timed from the tick's
+        # moment, so reads keep their cadence however long one took.
+        watched = PipelineSnapshot.watched_until > now
+        next_read = case((watched, now + pipelines.read_interval(True)), else_=now + pipelines.read_interval(False))
+        session.execute(update(PipelineSnapshot).where(PipelineSnapshot.id == snapshot_id).values(
+            next_read_at=next_read, claimed_until=None,
+        ).execution_options(synchronize_session=False))
         session.commit()
     return True
 

@@ -154,6 +154,26 @@ def test_a_watched_pipeline_with_an_execution_running_is_read_within_seconds(dep
     assert timedelta(seconds=2) <= row.next_read_at - row.read_at <= timedelta(seconds=4)
 
 
+def test_a_page_opened_during_a_read_gets_the_watched_cadence(deployed, monkeypatch):
+    """The interleaving of a read and a page opening, made certain by a wrapper around the read (a real
+    read is too quick to open a page during it reliably); the read itself still goes to the emulator."""
+    read_now(deployed)
+    factory = deployed["factory"]
+    real_read = pipeline_refresh.read_pipeline
+
+    def read_while_a_page_opens(*args, **kwargs):
+        found = real_read(*args, **kwargs)
+        with factory() as session:  # what portal.pipelines.service.record_interest writes
+            session.query(PipelineSnapshot).filter_by(setup_id=deployed["setup_id"]).update(
+                {"watched_until": utcnow() + timedelta(seconds=30), "next_read_at": utcnow()})
+            session.commit()
+        return found
+
+    monkeypatch.setattr(pipeline_refresh, "read_pipeline", read_while_a_page_opens)
+    row = read_now(deployed)
+    assert row.next_read_at - row.read_at <= timedelta(seconds=4)
+
+
 def test_a_throttled_read_keeps_the_older_snapshot_and_says_why(deployed, monkeypatch):
     push(deployed, "First")
     first = read_now(deployed)
