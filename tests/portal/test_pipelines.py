@@ -57,7 +57,8 @@ def seed_snapshot(db, setup, *, read=True, build_status="Succeeded", executions=
         executions=[{"id": EXECUTION if i == 0 else f"older-{i:04d}",
                      "status": "InProgress" if waiting and i == 0 else ("Failed" if i == 0 else "Succeeded"),
                      "status_summary": "", "trigger": "CloudWatchEvent", "trigger_detail": "",
-                     "started_at": iso(now - timedelta(minutes=140 + i)), "updated_at": iso(now - timedelta(minutes=130)),
+                     "started_at": iso(now - timedelta(minutes=140 + i)),
+                     "updated_at": iso(now - timedelta(minutes=130)),
                      "stop_reason": "", "revisions": [{"action": "Source", "commit_id": COMMIT if i == 0 else "b" * 40,
                                                        "message": "Add the orders endpoint", "url": ""}]}
                     for i in range(executions)] if read else [],
@@ -253,7 +254,8 @@ def test_viewers_and_approvers_cannot_release_retry_or_stop(client, auth, db, de
     auth.login(role)
     token = csrf_token(client, "/pipelines")
     for path in ("release", "stages/Build/retry", "stop"):
-        assert client.post(f"/pipelines/{deployed.id}/{path}", data={"csrf_token": token, "reason": "r"}).status_code == 403
+        answer = client.post(f"/pipelines/{deployed.id}/{path}", data={"csrf_token": token, "reason": "r"})
+        assert answer.status_code == 403
     assert db.scalars(select(PipelineRequest)).all() == []
 
 

@@ -101,7 +101,8 @@
     }
 
     function poll() {
-      var headers = {Accept: "application/json"};
+      // X-Portal-Poll: a poll is not activity, so an open page does not keep its sign-in alive (portal/sessions.py).
+      var headers = {Accept: "application/json", "X-Portal-Poll": "1"};
       if (etag) { headers["If-None-Match"] = etag; }
       fetch(root.getAttribute("data-live-url"), {headers: headers, credentials: "same-origin"})
         .then(function (response) {
