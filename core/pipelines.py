@@ -57,19 +57,22 @@ def is_watched(watched_until: datetime | None, now: datetime) -> bool:
     return until is not None and until > now
 
 
-def deployed_setup_ids(session: Session) -> list[int]:
+def deployed_setup_ids(session: Session, only: int | None = None) -> list[int]:
     """Setups with a pipeline the portal deployed: a succeeded apply and no teardown started since.
 
     A failed or unfinished re-apply leaves the pipeline in AWS (CloudFormation rolls an update back),
-    so only a succeeded apply and a teardown that started (whatever its end) count.
+    so only a succeeded apply and a teardown that started (whatever its end) count. ``only`` asks about
+    one setup (a page's question), without looking at the others.
     """
     counted = or_(
         and_(Operation.kind == OperationKind.APPLY.value, Operation.status == OperationStatus.SUCCEEDED.value),
         and_(Operation.kind == OperationKind.TEARDOWN.value,
              Operation.status.not_in((OperationStatus.CANCELLED.value, OperationStatus.PENDING.value))),
     )
-    newest = (select(Operation.setup_id, func.max(Operation.id).label("op_id"))
-              .where(counted).group_by(Operation.setup_id).subquery())
+    newest = select(Operation.setup_id, func.max(Operation.id).label("op_id")).where(counted)
+    if only is not None:
+        newest = newest.where(Operation.setup_id == only)
+    newest = newest.group_by(Operation.setup_id).subquery()
     rows = session.execute(
         select(Setup.id).join(newest, newest.c.setup_id == Setup.id).join(Operation, Operation.id == newest.c.op_id)
         .where(Operation.kind == OperationKind.APPLY.value).order_by(Setup.id))

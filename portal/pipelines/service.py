@@ -48,7 +48,7 @@ def deployed_setups(session: Session) -> list[tuple[Setup, PipelineSnapshot | No
 
 
 def is_deployed(session: Session, setup: Setup) -> bool:
-    return setup.id in pipelines.deployed_setup_ids(session)
+    return pipelines.deployed_setup_ids(session, only=setup.id) == [setup.id]
 
 
 def snapshot_of(session: Session, setup_id: int) -> PipelineSnapshot | None:
