@@ -42,7 +42,7 @@ def test_processes_starting_together_migrate_once(empty_database_url, tmp_path):
         # Each found the database unmigrated and now waits for the lock: the race a fresh start runs.
         wait_for(lambda: all("Taking" in log.read_text() for log in logs)
                  or any(proc.poll() is not None for proc in procs), 30, "all three to wait for the lock")
-        assert all(proc.poll() is None for proc in procs), "a process did not wait for the lock"
+        assert all(proc.poll() is None for proc in procs), [log.read_text() for log in logs]
     for proc in procs:
         assert proc.wait(60) == 0, [log.read_text() for log in logs]
     outputs = [log.read_text() for log in logs]
