@@ -120,6 +120,17 @@ def create_control_app() -> Flask:
             logger.info("pace set to %s s", seconds)
         return jsonify(seconds=STATE.pace)
 
+    @app.route(f"{PREFIX}/actions", methods=["GET", "POST"])
+    def actions():  # type: ignore[no-untyped-def]
+        if request.method == "POST":
+            simulate = _body().get("simulate")
+            if not isinstance(simulate, bool):
+                raise BadRequest("'simulate' must be true or false")
+            with STATE.lock:
+                STATE.simulate_actions = simulate
+            logger.info("pipeline actions %s", "simulated" if simulate else "do their work")
+        return jsonify(simulate=STATE.simulate_actions)
+
     @app.route(f"{PREFIX}/throttle", methods=["GET", "POST"])
     def throttle():  # type: ignore[no-untyped-def]
         if request.method == "POST":

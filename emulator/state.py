@@ -39,6 +39,9 @@ class ControlState:
     # Seconds one step takes: one resource event for stacks, one action for pipelines.
     pace: float = 0.0
     throttle_fraction: float = 0.0
+    # Pipeline actions do their real work (builds, deployments) as on AWS; tests of what a portal
+    # shows, which need executions but not their work, may make them timed stand-ins instead.
+    simulate_actions: bool = False
     resource_failures: list[ResourceFailure] = field(default_factory=list)
     action_failures: list[ActionFailure] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -55,6 +58,7 @@ class ControlState:
         with self.lock:
             self.pace = 0.0
             self.throttle_fraction = 0.0
+            self.simulate_actions = False
             self.resource_failures.clear()
             self.action_failures.clear()
             for hook in list(self._reset_hooks):

@@ -1,24 +1,25 @@
 """What starting an action means, per action type: its outcome, duration, ids and console links.
 
 A CodeCommit Source action does its real work when it starts: the commit's tree, zipped, into the
-artifact bucket (``emulator.codecommit.source_action``). Other actions do none yet: builds are not
-run and stacks are not deployed. Each action takes ``STATE.pace`` seconds and succeeds, unless a
-failure was injected for it or its work failed (for a source action: no commit on its branch, no
-bucket or KMS key); a Manual approval waits for PutApprovalResult instead.
+artifact bucket (``emulator.codecommit.source_action``). An action whose provider registered a
+starter (``emulator.codepipeline.jobs``) runs as a job and ends when its work does. Any other action
+takes ``STATE.pace`` seconds and succeeds, unless a failure was injected for it or its work failed
+(for a source action: no commit on its branch, no bucket or KMS key); a Manual approval waits for
+PutApprovalResult instead. An injected failure wins over a job: the action fails without working.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from emulator.codecommit import source_action
+from emulator.codepipeline import jobs
+from emulator.codepipeline.jobs import FAILED_CODE
 from emulator.codepipeline.models import ActionRun, Execution, new_id
 from emulator.state import STATE
 
 logger = logging.getLogger(__name__)
-
-FAILED_CODE = "JobFailed"
 
 
 def is_manual_approval(action: dict[str, Any]) -> bool:
@@ -26,8 +27,12 @@ def is_manual_approval(action: dict[str, Any]) -> bool:
     return type_id["category"] == "Approval" and type_id["provider"] == "Manual"
 
 
-def start_run(execution: Execution, action: dict[str, Any], at: float, region: str, account_id: str) -> ActionRun:
-    """Create the run of ``action`` (in the pipeline's account and region) starting at ``at``; decide how it ends."""
+def start_run(execution: Execution, action: dict[str, Any], at: float, region: str, account_id: str,
+              pipeline_arn: str = "", wake: Callable[[], None] = lambda: None) -> ActionRun:
+    """Create the run of ``action`` (in the pipeline's account and region) starting at ``at``; decide how it ends.
+
+    ``wake`` lets a job move the execution on when its work ends.
+    """
     attempt = execution.stage_attempts.get(execution.stage_name, 0)
     run = ActionRun(execution.execution_id, execution.version, execution.stage_name, action,
                     start=at, due=None, attempt=attempt)
@@ -48,12 +53,30 @@ def start_run(execution: Execution, action: dict[str, Any], at: float, region: s
         stack = run.configuration.get("StackName", "")
         run.external_id = stack or None
         run.external_url = _stack_url(action, region)
+    execution.runs.append(run)
     if is_manual_approval(action) and run.planned_error is None:
         run.token = new_id()  # waits, with no due time, until PutApprovalResult
+    elif run.planned_error is None and _start_job(run, execution, action.get("region") or region, account_id,
+                                                  pipeline_arn, wake):
+        pass  # no due time: the job says when it ends
     else:
         run.due = at + STATE.pace
-    execution.runs.append(run)
     return run
+
+
+def _start_job(run: ActionRun, execution: Execution, region: str, account_id: str, pipeline_arn: str,
+               wake: Callable[[], None]) -> bool:
+    """Start the action's work if its provider does real work; False when it is a timed action."""
+    starter = jobs.starter_for(run)
+    if starter is None:
+        return False
+    try:
+        context = jobs.context_for(execution, run, account_id, region, pipeline_arn, wake)
+    except jobs.UnresolvedVariable as err:
+        run.planned_error = (FAILED_CODE, str(err))
+        return False
+    run.job = starter(context)
+    return True
 
 
 def _prepare_source(run: ActionRun, execution: Execution, region: str, account_id: str) -> None:
@@ -87,8 +110,23 @@ def _write_source_artifact(run: ActionRun, execution: Execution, region: str, ac
         run.planned_error = (FAILED_CODE, str(err))
 
 
+def job_outcome(run: ActionRun) -> jobs.Outcome | None:
+    """How a run's job ended, or None while it works or when the run has no job."""
+    return run.job.outcome() if run.job is not None and run.status == "InProgress" else None
+
+
 def complete_run(run: ActionRun, at: float) -> None:
-    """End a timed run as planned."""
+    """End a run: a job's as its work ended, a timed one as planned."""
+    outcome = job_outcome(run)
+    if outcome is not None:
+        run.output_variables.update(outcome.output_variables)
+        run.external_id = outcome.external_id or run.external_id
+        run.external_url = outcome.external_url or run.external_url
+        run.finish("Succeeded" if outcome.succeeded else "Failed", at)
+        run.summary = outcome.summary
+        if not outcome.succeeded:
+            run.error_details = {"code": outcome.error_code, "message": outcome.summary or "no reason given"}
+        return
     if run.planned_error is None:
         run.finish("Succeeded", at)
         return

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
-from emulator.codepipeline.actions import complete_run, start_run
+from emulator.codepipeline.actions import complete_run, job_outcome, start_run
 from emulator.codepipeline.models import ActionRun, Execution, next_seq
 
 logger = logging.getLogger(__name__)
@@ -48,18 +49,30 @@ def run_order(action: dict[str, Any]) -> int:
 def advance(pipeline: Any, now: float) -> None:
     """Apply every action completion due by ``now``, earliest first."""
     while True:
-        due = [
-            run for e in executions(pipeline) if e.active for run in e.current_runs()
-            if run.status == "InProgress" and run.due is not None and run.due <= now
-        ]
+        due = [(at, run) for e in executions(pipeline) if e.active for run in e.current_runs()
+               if run.status == "InProgress" and (at := _ends_at(run)) is not None and at <= now]
         if not due:
             return
-        run = min(due, key=lambda r: (r.due, r.seq))
+        at, run = min(due, key=lambda pair: (pair[0], pair[1].seq))
         execution = pipeline.executions[run.execution_id]
-        at = float(run.due)  # type: ignore[arg-type]
         complete_run(run, at)
         execution.last_update = at
         settle(pipeline, execution, at)
+
+
+def _ends_at(run: ActionRun) -> float | None:
+    """When a run ends: a timed one at ``due``, a job's when its work ended; None while unknown."""
+    if run.job is not None:
+        outcome = job_outcome(run)
+        # A job noticed late still ends no earlier than it started.
+        return max(outcome.at, run.start) if outcome is not None else None
+    return run.due
+
+
+def wake(pipeline: Any) -> None:
+    """Catch a pipeline up now: a job ended, and its execution must move on though nobody reads it."""
+    with LOCK:
+        advance(pipeline, time.time())
 
 
 def start(pipeline: Any, execution: Execution) -> Execution:
@@ -100,7 +113,10 @@ def stop(pipeline: Any, execution: Execution, abandon: bool, reason: str | None,
         return
     for run in execution.current_runs():
         # An approval cannot finish by itself, so even "stop and wait" abandons it.
-        if run.status == "InProgress" and (abandon or run.due is None):
+        waits_for_a_person = run.due is None and run.job is None
+        if run.status == "InProgress" and (abandon or waits_for_a_person):
+            if run.job is not None:
+                run.job.abandon()
             run.finish("Abandoned", at)
     execution.status = "Stopping"
     execution.stage_status[execution.stage_name] = "Stopping"
@@ -187,7 +203,8 @@ def _start_next_group(pipeline: Any, execution: Execution, at: float) -> None:
     for action in remaining:
         if run_order(action) == order:
             execution.pending.discard(action["name"])
-            start_run(execution, action, at, region_of(pipeline), account_of(pipeline))
+            start_run(execution, action, at, region_of(pipeline), account_of(pipeline), str(pipeline._arn),
+                      lambda: wake(pipeline))
 
 
 def _leave(pipeline: Any, execution: Execution, at: float) -> None:

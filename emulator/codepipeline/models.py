@@ -68,6 +68,7 @@ class ActionRun:
     error_details: dict[str, str] | None = None
     planned_error: tuple[str, str] | None = None  # (code, message) it will fail with at ``due``
     output_variables: dict[str, str] = field(default_factory=dict)
+    job: Any = field(default=None, compare=False, repr=False)  # emulator.codepipeline.jobs.Job doing its work
 
     def __post_init__(self) -> None:
         self.last_update = self.last_update or self.start
