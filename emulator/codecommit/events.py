@@ -9,7 +9,6 @@ itself; any other (Lambda, SNS, ...) is not emulated and is logged.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 
 from moto.core.utils import unix_time
