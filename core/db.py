@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -33,12 +35,29 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             if ":memory:" not in url:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _enable_wal(cursor)
             cursor.close()
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _enable_wal(cursor: sqlite3.Cursor, patience: float = 30.0) -> None:
+    """Switch a SQLite file to WAL, waiting out rivals doing the same.
+
+    Processes starting together on a new file all convert it at once; SQLite answers the losers
+    "database is locked" at once, without its busy timeout, because waiting there could deadlock.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
