@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import shlex
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from worker import settings
 from worker.deployer import CAPABILITIES
@@ -53,6 +53,10 @@ def git_commands(source_provider: str, clone_url_http: str, branch: str, region:
     """How to push the application into the pipeline's source repository."""
     if source_provider == "GitHub":
         return [f"git remote add origin {clone_url_http}", f"git push origin {shlex.quote(branch)}"]
+    if not is_aws_codecommit(clone_url_http):
+        # codecommit:: remotes reach only AWS's own hosts; any other server (the local emulator's git)
+        # takes the HTTPS URL as it is, without credentials.
+        return [f"git remote add aws {clone_url_http}", f"git push aws {shlex.quote(branch)}"]
     # git-remote-codecommit signs with the caller's AWS credentials, no Git credentials needed;
     # the HTTPS URL works with the AWS CLI's credential helper.
     return [
@@ -60,3 +64,9 @@ def git_commands(source_provider: str, clone_url_http: str, branch: str, region:
         f"git push aws {shlex.quote(branch)}",
         f"# or over HTTPS with the AWS CLI credential helper: git remote add aws {clone_url_http}",
     ]
+
+
+def is_aws_codecommit(clone_url_http: str) -> bool:
+    """Whether the clone URL is AWS CodeCommit's (git-codecommit[-fips].REGION.amazonaws.com[.cn])."""
+    host = urlsplit(clone_url_http).hostname or ""
+    return host.startswith("git-codecommit") and host.endswith((".amazonaws.com", ".amazonaws.com.cn"))

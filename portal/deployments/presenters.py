@@ -201,21 +201,28 @@ def push_command(emulator_url: str, push: dict[str, str]) -> str:
 def handover(operation: Operation, setup: Setup, emulator_url: str) -> dict[str, Any]:
     """How to push and where to look after an apply, for where the portal runs: AWS or the local emulator.
 
-    Against the emulator, AWS console links and codecommit:: remotes lead nowhere, and the emulator
-    serves no git yet: its push shortcut is what starts the pipeline there.
+    The git commands are the worker's (worker/links.py git_commands). Against the emulator they name
+    the stack's clone URL, which the emulator's own git server answers, and no console links lead
+    anywhere; GitHub is not emulated, so for a GitHub source the emulator's push shortcut stands in
+    for the push (it also serves anyone without a checkout at hand).
     """
     found = result(operation)
     outputs = found["outputs"]
     github = setup.source_provider == SourceProvider.GITHUB.value
     repository = setup.full_repository_id if github else outputs.get("RepositoryName", "")
-    common = {"repository": repository, "branch": setup.branch, "account_id": setup.build_account_id or ""}
+    commands = found["git_commands"]
+    needs_remote_helper = any("codecommit::" in command for command in commands)
+    common = {"repository": repository, "branch": setup.branch, "account_id": setup.build_account_id or "",
+              "clone_url": outputs.get("RepositoryCloneUrlHttp", "")}
     if not emulator_url:
-        return {**common, "mode": "aws", "clone_url": outputs.get("RepositoryCloneUrlHttp", ""),
-                "clone_url_ssh": outputs.get("RepositoryCloneUrlSsh", ""), "git_commands": found["git_commands"],
-                "needs_remote_helper": any("codecommit::" in command for command in found["git_commands"])}
+        return {**common, "mode": "aws", "clone_url_ssh": outputs.get("RepositoryCloneUrlSsh", ""),
+                "git_commands": commands, "needs_remote_helper": needs_remote_helper}
     push = {"repository": repository, "branch": setup.branch, "account_id": setup.build_account_id or "",
             "region": setup.region or "", "message": "Pushed with the portal's command"}
-    return {**common, "mode": "emulator", "emulator_url": emulator_url,
+    # A codecommit:: remote (an apply recorded before the worker knew the emulator's host) cannot reach it.
+    pushable = not github and not needs_remote_helper
+    return {**common, "mode": "emulator", "emulator_url": emulator_url, "github": github,
+            "git_commands": commands if pushable else [],
             "push_command": push_command(emulator_url, push) if repository else ""}
 
 

@@ -1,8 +1,8 @@
 """The hand-over's push, against the emulator: the build stack's clone URL takes a push of the sample app.
 
-The portal hands over the worker's ``worker.links.git_commands``. Its ``codecommit::`` remote needs
-git-remote-codecommit, which signs for AWS's own host, so offline the HTTPS form the same commands
-offer is the one that works: it is run here as printed, in a shell, against the stack's output.
+The portal hands over the worker's ``worker.links.git_commands``. A ``codecommit::`` remote (through
+git-remote-codecommit) signs for AWS's own host, so for the emulator's clone URL the commands name the
+HTTPS URL itself: they are run here as printed, in a shell, against the stack's output.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from tests.emulator.helpers import BUILD_ACCOUNT, REGION, deploy_repository_temp
 from worker.links import git_commands
 
 SAMPLE_APP = Path(__file__).resolve().parents[2] / "sample_app"
-HTTPS_PREFIX = "# or over HTTPS with the AWS CLI credential helper: "
 
 
 def project_checkout(tmp_path: Path) -> Path:
@@ -35,11 +34,10 @@ def test_the_handed_over_https_commands_push_the_sample_app_into_the_pipeline(em
     found = outputs(stack)
     assert found["RepositoryCloneUrlHttp"] == f"{emulator}/v1/repos/{found['RepositoryName']}"
     commands = git_commands("CodeCommit", found["RepositoryCloneUrlHttp"], "main", REGION, found["RepositoryName"])
-    [https] = [c.removeprefix(HTTPS_PREFIX) for c in commands if c.startswith(HTTPS_PREFIX)]
-    push = next(c for c in commands if c.startswith("git push aws"))
+    assert commands == [f"git remote add aws {found['RepositoryCloneUrlHttp']}", "git push aws main"]
     checkout = project_checkout(tmp_path)
 
-    done = subprocess.run(["bash", "-euc", f"{https}\n{push}"], cwd=checkout, capture_output=True, text=True,
+    done = subprocess.run(["bash", "-euc", "\n".join(commands)], cwd=checkout, capture_output=True, text=True,
                           env=git_env(tmp_path), timeout=120, check=False)
 
     assert done.returncode == 0, done.stderr

@@ -36,8 +36,8 @@ def test_apply_deploys_every_stack_and_reports_outputs(aws_env, make_setup, run_
     outputs = applied.detail["outputs"]
     assert outputs["PipelineName"] == f"{APP}-pipeline"
     assert outputs["RepositoryCloneUrlHttp"] == f"{aws_env}/v1/repos/{outputs['RepositoryName']}"  # git served there
-    assert applied.detail["git_commands"][:2] == [f"git remote add aws codecommit::us-east-1://{outputs['RepositoryName']}",
-                                                  "git push aws main"]
+    # The emulator's git takes the HTTPS URL as it is: a codecommit:: remote would reach AWS's host instead.
+    assert applied.detail["git_commands"] == [f"git remote add aws {outputs['RepositoryCloneUrlHttp']}", "git push aws main"]
     assert applied.detail["pipeline_console_url"] == outputs["PipelineConsoleUrl"]
     assert applied.detail["stacks"][BUILD_STACK]["console_url"].startswith(
         "https://us-east-1.console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/stackinfo?stackId=arn")

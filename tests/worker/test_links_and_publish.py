@@ -34,13 +34,23 @@ def test_deploy_command_quotes_values_with_spaces():
     assert "'Email=a b@example.com'" in command and "'team=x y'" in command
 
 
-@pytest.mark.parametrize(("provider", "expected"), [
-    ("GitHub", ["git remote add origin https://github.com/o/r.git", "git push origin main"]),
-    ("CodeCommit", ["git remote add aws codecommit::us-east-1://repo", "git push aws main"]),
+@pytest.mark.parametrize(("provider", "clone", "expected"), [
+    ("GitHub", "https://github.com/o/r.git", ["git remote add origin https://github.com/o/r.git", "git push origin main"]),
+    ("CodeCommit", "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/repo",
+     ["git remote add aws codecommit::us-east-1://repo", "git push aws main"]),
+    ("CodeCommit", "https://git-codecommit-fips.us-gov-west-1.amazonaws.com/v1/repos/repo",
+     ["git remote add aws codecommit::us-east-1://repo", "git push aws main"]),
+    # Any other host (the emulator's git server) is pushed to over its HTTPS URL as it is.
+    ("CodeCommit", "http://127.0.0.1:4566/v1/repos/repo",
+     ["git remote add aws http://127.0.0.1:4566/v1/repos/repo", "git push aws main"]),
+    ("CodeCommit", "https://git-codecommit.us-east-1.amazonaws.com.example.org/v1/repos/repo",
+     ["git remote add aws https://git-codecommit.us-east-1.amazonaws.com.example.org/v1/repos/repo", "git push aws main"]),
 ])
-def test_git_commands_follow_the_source_provider(provider, expected):
-    clone = "https://github.com/o/r.git" if provider == "GitHub" else "https://git-codecommit/repo"
-    assert links.git_commands(provider, clone, "main", REGION, "repo")[:2] == expected
+def test_git_commands_follow_the_source_provider_and_host(provider, clone, expected):
+    commands = links.git_commands(provider, clone, "main", REGION, "repo")
+    assert commands[:2] == expected
+    # The HTTPS alternative is offered only beside a codecommit:: remote.
+    assert any(c.startswith("#") for c in commands) is ("codecommit::" in commands[0])
 
 
 def test_publish_uploads_both_templates_and_prints_the_base_url(aws_env, capsys):
