@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from emulator.apigw import gateway as api_endpoints
 from emulator.codecommit import clone_urls, git_http
 from emulator.control import PREFIX, create_control_app
 from emulator.install import install
@@ -38,6 +39,9 @@ class EmulatorApp:
         if git_http.handles(environ):
             # git is no AWS API call: neither counted nor throttled.
             return git_http.app(environ, start_response)
+        if api_endpoints.handles(environ):
+            # A request to an API's endpoint is the application's traffic, no AWS API call.
+            return api_endpoints.app(environ, start_response)
         return self.aws(environ, start_response)
 
 

@@ -1,0 +1,99 @@
+"""What an execution environment needs from a function: its configuration and its code.
+
+Read from moto's Lambda model when a request arrives. Lambda copies the deployment package when
+the function is created or its code updated, and so does moto (``code_bytes``); only when moto
+could not copy it (a bucket in another account than the function, which moto looks for in the
+function's own account) is the package read from the emulator's S3 at ``Code.S3Bucket/S3Key``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.s3.models import s3_backends
+from moto.utilities.utils import get_partition
+
+# The environment variables Lambda sets itself; a function's configuration cannot override them.
+RESERVED = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+
+
+class CodeUnavailable(Exception):
+    """The function's deployment package cannot be read."""
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    account_id: str
+    region: str
+    name: str
+    arn: str
+    version: str
+    runtime: str
+    handler: str
+    architecture: str
+    memory_size: int
+    timeout: int
+    role: str
+    log_group: str
+    variables: dict[str, str] = field(hash=False)
+    code: bytes = field(repr=False, hash=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever Lambda would start new execution environments (code or configuration)."""
+        described = {key: value for key, value in self.__dict__.items() if key != "code"}
+        described["code"] = hashlib.sha256(self.code).hexdigest()
+        return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def config_of(model: Any) -> FunctionConfig:
+    """A snapshot of moto's ``LambdaFunction``: later updates start a new environment, as on AWS."""
+    logging_config = getattr(model, "logging_config", None) or {}
+    version = str(model.version)
+    return FunctionConfig(
+        account_id=model.account_id,
+        region=model.region,
+        name=model.function_name,
+        arn=model.function_arn,
+        version="$LATEST" if version in ("1", "$LATEST") else version,
+        runtime=model.run_time or "",
+        handler=model.handler or "",
+        architecture=(model.architectures or ["x86_64"])[0],
+        memory_size=int(model.memory_size),
+        timeout=int(model.timeout),
+        role=model.role,
+        log_group=logging_config.get("LogGroup") or f"/aws/lambda/{model.function_name}",
+        variables={str(k): str(v) for k, v in (model.environment_vars or {}).items()},
+        code=_code(model),
+    )
+
+
+def _code(model: Any) -> bytes:
+    if model.code_bytes:
+        return model.code_bytes
+    code = model.code or {}
+    bucket, key = code.get("S3Bucket"), code.get("S3Key")
+    if not bucket or not key:
+        raise CodeUnavailable(f"function {model.function_name} has no deployment package (Code has no ZipFile "
+                              "and no S3Bucket/S3Key)")
+    return _s3_object(model.account_id, get_partition(model.region), bucket, key, code.get("S3ObjectVersion"))
+
+
+def _s3_object(account_id: str, partition: str, bucket: str, key: str, version: str | None) -> bytes:
+    # Bucket names are global: read the object in the account that owns the bucket.
+    _, owner = s3_backends.bucket_accounts.get(bucket, (partition, account_id))
+    try:
+        obj = s3_backends[owner][partition].get_object(bucket, key, version_id=version)
+    except Exception as err:  # moto's MissingBucket, MissingKey, ...
+        raise CodeUnavailable(f"the deployment package s3://{bucket}/{key} cannot be read: {err}") from err
+    if obj is None:
+        raise CodeUnavailable(f"the deployment package s3://{bucket}/{key} does not exist")
+    return obj.value
