@@ -1,5 +1,7 @@
 """Database models shared by the portal and the worker (no Flask, no boto3 here)."""
 from core.models.accounts import ApiToken, AuditEntry, AuditLogIsAppendOnly, Role, User, UserSession
+from core.models.approvals import (ApprovalDecision, ApprovalReview, ApprovalVote, Decision, DecisionStatus,
+                                   ReviewStatus)
 from core.models.base import Base, utcnow
 from core.models.operations import (
     ONE_AT_A_TIME,
@@ -15,7 +17,8 @@ from core.models.pipelines import PipelineRequest, PipelineRequestKind, Pipeline
 from core.models.setups import AccessMethod, Setup, SetupStatus, SourceProvider
 
 __all__ = [
-    "ONE_AT_A_TIME", "OneAtATime", "AccessMethod", "ApiToken", "AuditEntry", "AuditLogIsAppendOnly", "Base", "Operation",
+    "ONE_AT_A_TIME", "OneAtATime", "AccessMethod", "ApiToken", "ApprovalDecision", "ApprovalReview", "ApprovalVote",
+    "Decision", "DecisionStatus", "ReviewStatus", "AuditEntry", "AuditLogIsAppendOnly", "Base", "Operation",
     "OperationKind", "OperationStatus", "PipelineRequest", "PipelineRequestKind",
     "PipelineRequestStatus", "PipelineSnapshot", "Role", "Setup", "SetupStatus", "SourceProvider",
     "StackEvent", "StackRecord", "StackRole", "User", "UserSession", "utcnow",

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, utcnow
@@ -47,6 +47,8 @@ class Setup(Base):
     stage_parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # {"<account id>": {"method": "assume_role"|"self_launch", "role_name": ..., "external_id": ...}}
     access: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Production needs two distinct approvers: the first approval is recorded, the second sends it.
+    two_person_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
     wizard_step: Mapped[str] = mapped_column(String(16), default="accounts")
     status: Mapped[str] = mapped_column(String(16), default=SetupStatus.DRAFT.value)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
