@@ -96,3 +96,11 @@ def is_pipeline_refusal(err: ClientError) -> bool:
 
 def is_pipeline_missing(err: ClientError) -> bool:
     return error_code(err) == "PipelineNotFoundException"
+
+
+# PutApprovalResult's answers for an approval no longer waiting for this token.
+APPROVAL_COMPLETED_CODES = frozenset({"ApprovalAlreadyCompletedException", "InvalidApprovalTokenException"})
+
+
+def is_approval_completed(err: ClientError) -> bool:
+    return error_code(err) in APPROVAL_COMPLETED_CODES

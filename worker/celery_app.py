@@ -17,7 +17,8 @@ from worker.pipeline_tick import PipelineTick
 logger = logging.getLogger(__name__)
 
 app = Celery("worker", broker=config.broker_url(),
-             include=["worker.tasks", "worker.pipeline_refresh", "worker.pipeline_actions"])
+             include=["worker.tasks", "worker.pipeline_refresh", "worker.pipeline_actions",
+                      "worker.approval_review", "worker.approvals"])
 app.conf.update(
     result_backend=settings.result_backend(),
     task_ignore_result=True,
