@@ -50,6 +50,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.api import bp as api_bp
+    from portal.approvals import bp as approvals_bp
     from portal.auth import bp as auth_bp
     from portal.deployments import bp as deployments_bp
     from portal.extensions import csrf
@@ -60,7 +61,8 @@ def register_blueprints(app: Flask) -> None:
     # The API authenticates each request with a bearer token, never a cookie, so a forged
     # cross-site request has nothing to ride on: no CSRF token is needed there.
     csrf.exempt(api_bp)
-    for blueprint in (auth_bp, setups_bp, deployments_bp, pipelines_bp, api_bp, admin_bp, health_bp):
+    for blueprint in (auth_bp, setups_bp, deployments_bp, pipelines_bp, approvals_bp, api_bp, admin_bp,
+                      health_bp):
         app.register_blueprint(blueprint)
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from core import validation as v
 from core.regions import pipeline_regions
-from portal.api import openapi_operations, openapi_pipelines
+from portal.api import openapi_approvals, openapi_operations, openapi_pipelines
 
 ACCOUNT = {"type": "string", "pattern": r"^[0-9]{12}$", "example": "111111111111"}
 ID = {"type": "integer", "minimum": 1, "maximum": v.MAX_ID}
@@ -146,6 +146,7 @@ def _schemas() -> dict[str, Any]:
         },
         **openapi_operations.schemas(ID, TIME),
         **openapi_pipelines.schemas(ID),
+        **openapi_approvals.schemas(ID),
     }
 
 
@@ -190,5 +191,6 @@ def build_spec() -> dict[str, Any]:
             },
             **openapi_operations.paths(setup_id, [_id_parameter("operation_id")], page, _json, _errors),
             **openapi_pipelines.paths(setup_id, page, _json, _errors),
+            **openapi_approvals.paths(setup_id, _json, _errors),
         },
     }

@@ -125,3 +125,53 @@ def test_wizard_forms_never_answer_500(client, auth, users, make_setup):
         assert response.status_code < 500, (field, text[:40], response.status_code)
 
     check()
+
+
+def test_approval_pages_and_decisions_never_answer_500_and_hostile_ones_record_nothing(app, client, bearer, auth, db,
+                                                                                     ready_setup, users):
+    from sqlalchemy import func, select
+
+    from core.models import ApprovalDecision, ApprovalVote
+    from tests.portal import factories as f
+    from tests.portal.helpers import csrf_token
+    from tests.portal.test_pipelines import seed_snapshot
+
+    f.add_apply(db, ready_setup, f.add_plan(db, ready_setup), status="succeeded")
+    seed_snapshot(db, ready_setup)
+    setup_id = ready_setup.id
+    auth.login("approver")
+    token = csrf_token(client, f"/pipelines/{setup_id}/approval")
+    pages = ["/approvals/{}", "/approvals/orders-api?account={}", "/approvals/orders-api?region={}",
+             "/pipelines/{}/approval", "/pipelines/{}/approval/live", "/api/v1/pipelines/{}/approval"]
+
+    @PROPERTY
+    @given(page=st.sampled_from(pages), text=QUERY_TEXT)
+    def check_pages(page, text):
+        from urllib.parse import quote
+        response = client.get(page.replace("{}", quote(text, safe="")), headers=bearer["approver"])
+        assert response.status_code < 500, (page, text[:40], response.status_code)
+
+    @PROPERTY
+    @given(field=st.sampled_from(["decision", "comment", "execution_id"]), text=QUERY_TEXT)
+    def check_form(field, text):
+        data = {"decision": "reject", "comment": "", "csrf_token": token, field: text}
+        response = client.post(f"/pipelines/{setup_id}/approval", data=data)
+        assert response.status_code < 500, (field, text[:40], response.status_code)
+
+    @PROPERTY
+    @given(fields=st.dictionaries(st.sampled_from(["decision", "comment", "execution_id", "x"]),
+                                  hostile_value(HOSTILE_TEXT), min_size=1, max_size=3))
+    def check_api(fields):
+        fields.pop("decision", None) if fields.get("decision") in ("approve", "reject") else None
+        response = client.post(f"/api/v1/pipelines/{setup_id}/approval", data=json.dumps(fields),
+                               content_type="application/json", headers=bearer["approver"])
+        assert 400 <= response.status_code < 500, (fields, response.status_code)
+
+    check_pages()
+    check_api()
+    check_form()
+    recorded = db.scalar(select(func.count()).select_from(ApprovalDecision)) + db.scalar(
+        select(func.count()).select_from(ApprovalVote))
+    # Only a form whose hostile text landed in a comment or execution id could be a decision; none is an approval.
+    assert db.scalar(select(func.count()).select_from(ApprovalDecision).where(
+        ApprovalDecision.decision == "approve")) == 0 and recorded <= 1
