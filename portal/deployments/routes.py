@@ -117,7 +117,7 @@ def apply(setup_id: int, plan_id: int):
         applied = service.request_apply(get_session(), setup, plan, current_user.username)
     except service.Refused as err:
         flash(f"Plan #{plan_id} was not applied. {err}", "error")
-        return redirect(url_for("setups.review", setup_id=setup.id))
+        return redirect(url_for("setups.deployments", setup_id=setup.id))
     if applied.status == OperationStatus.FAILED.value:
         flash(f"Apply #{applied.id} could not be requested. {applied.error}", "error")
     else:

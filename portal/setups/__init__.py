@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("setups", __name__)
 
-from portal.setups import routes  # noqa: E402,F401 - registers the views on bp
+from portal.setups import pages, routes  # noqa: E402,F401 - registers the views on bp

@@ -11,15 +11,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core import stacks
-from core.models import OperationStatus, Setup, SetupStatus
+from core.models import OperationStatus, Setup
 from portal.db import get_session
 from portal.deployments import service as deployment_service
-from portal.deployments.forms import PlanForm
-from portal.deployments.panel import setup_panel
-from portal.deployments.preview import account_sharing, planned_stacks
+from portal.deployments.preview import account_sharing
 from portal.errors import error_response
 from portal.security import permission_required
-from portal.setups import bp, document_rules, service
+from portal.setups import bp, service
 from portal.setups.defaults import with_defaults
 from portal.setups.forms import AccessForm, AccountsForm, ApplicationForm, access_form, tags_text, version_of
 
@@ -176,23 +174,6 @@ def access(setup_id: int):
                      observer_role=stacks.observer_role_name(setup.name or "APP"))
 
 
-@bp.get("/setups/<int:setup_id>")
-@permission_required("setup.view")
-def review(setup_id: int):
-    setup = load_setup(setup_id)
-    doc = service.document(setup)
-    _, errors = document_rules.validate_document(doc)
-    ready = setup.status == SetupStatus.READY.value and not errors
-    stacks = planned_stacks(setup.name, setup.build_account_id, setup.staging_account_id,
-                            setup.production_account_id, setup.access) if ready else []
-    return render_template(
-        "setups/review.html", setup=setup, doc=doc, steps=STEPS, step="review", ready=ready, stacks=stacks,
-        sharing=account_sharing(setup.build_account_id, setup.staging_account_id, setup.production_account_id),
-        operations=service.operations(get_session(), setup), form=PlanForm(),
-        deployment=setup_panel(get_session(), setup),
-    )
-
-
 @bp.post("/setups/<int:setup_id>/plan")
 @permission_required("setup.plan")
 def request_plan(setup_id: int):
@@ -206,9 +187,10 @@ def request_plan(setup_id: int):
         return redirect(step_url(setup, err.step))
     except service.PlanInProgress as err:
         flash(str(err), "error")
-        return redirect(step_url(setup, "review"))
+        return redirect(url_for("setups.deployments", setup_id=setup.id))
     if operation.status == OperationStatus.FAILED.value:
         flash(f"Plan #{operation.id} could not be requested. {operation.error}", "error")
     else:
         flash(f"Plan #{operation.id} requested: it is pending until a worker picks it up.", "success")
-    return redirect(step_url(setup, "review"))
+    # The plan is reviewed (and followed while it runs) on the setup's Deployments page.
+    return redirect(url_for("setups.deployments", setup_id=setup.id))

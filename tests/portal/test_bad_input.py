@@ -63,7 +63,8 @@ def arabic_indic(number: int) -> str:
 
 
 @pytest.mark.parametrize("path", [
-    "/setups/{id}", "/setups/{id}/accounts", "/setups/{id}/teardown", "/api/v1/setups/{id}",
+    "/setups/{id}", "/setups/{id}/deployments", "/setups/{id}/settings", "/setups/{id}/accounts",
+    "/setups/{id}/teardown", "/api/v1/setups/{id}",
     "/api/v1/setups/{id}/operations", "/admin/users/{id}",
 ])
 @pytest.mark.parametrize("spelled", [arabic_indic, lambda n: "1" * 5000, lambda n: str(2**40)],

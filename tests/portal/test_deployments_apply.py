@@ -120,7 +120,7 @@ def test_refuses_a_plan_that_cannot_be_applied_now(client, auth, users, db, read
     auth.login("operator")
     response = apply_plan(client, ready_setup.id, plan.id, follow_redirects=True)
     expected = message.format(plan=plan.id, other=other)
-    assert response.status_code == 200 and response.request.path == f"/setups/{ready_setup.id}"
+    assert response.status_code == 200 and response.request.path == f"/setups/{ready_setup.id}/deployments"
     assert f"Plan #{plan.id} was not applied. {expected}" in response.get_data(as_text=True)
     assert [op.id for op in applies(db)] == before and queued_messages(broker) == []
     [entry] = audit_entries(db, "setup.apply")

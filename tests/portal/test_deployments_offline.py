@@ -23,7 +23,7 @@ from portal import create_app
 from portal import db as portal_db
 from tests.portal import factories as f
 from tests.portal.helpers import BUILD, portal_config
-from tests.portal.test_deployments_plan import page_of, text
+from tests.portal.test_deployments_plan import page_of, section, text
 
 PIPELINE = f"{f.APP}-pipeline"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -114,21 +114,52 @@ def test_the_push_command_shown_starts_the_pipeline_in_the_emulator(client, auth
     assert revision["revisionSummary"] == "Pushed with the portal's command"
 
 
+def emulator_apply(db, setup, emulator: str):
+    """An apply as the worker records it on the emulator: its clone URL is the emulator's git server."""
+    applied = succeeded_apply(db, setup)
+    clone = f"{emulator}/v1/repos/{f.APP}"
+    applied.detail = {**applied.detail, "outputs": {**f.OUTPUTS, "RepositoryCloneUrlHttp": clone},
+                      "git_commands": [f"git remote add aws {clone}", "git push aws main"]}
+    db.commit()
+    return applied
+
+
+def shown_git_commands(page: str) -> list[str]:
+    match = re.search(r'<pre class="copy" aria-label="git commands"><code>(.*?)</code>', page, re.S)
+    assert match, "no git commands on the page"
+    return html.unescape(match.group(1)).splitlines()
+
+
 def test_says_it_works_against_the_emulator_and_shows_no_aws_links(client, auth, users, db, ready_setup, emulator):
-    applied = succeeded_apply(db, ready_setup)
+    applied = emulator_apply(db, ready_setup, emulator)
     auth.login("viewer")
+    raw = client.get(f"/setups/{ready_setup.id}/operations/{applied.id}").get_data(as_text=True)
     page = page_of(client, f"/setups/{ready_setup.id}/operations/{applied.id}")
     assert (f"The portal works against the local AWS emulator at {emulator}: what this apply created exists only "
-            "there, not in AWS") in text(page)
-    assert "The emulator does not serve git yet, so git clone and git push cannot reach the repository orders-api" \
-        in text(page)
+            "there, not in AWS, so there are no AWS console links here.") in text(page)
+    clone = f"{emulator}/v1/repos/{f.APP}"
+    assert f"The emulator serves the repository orders-api over git's HTTP protocol at {clone}" in text(page)
+    assert shown_git_commands(raw) == [f"git remote add aws {clone}", "git push aws main"]
+    assert "does not serve git" not in text(page)
+    # The push shortcut stays, folded away, for someone without a checkout.
+    assert "No checkout at hand? The emulator's push shortcut" in text(section(page, "push-shortcut"))
     # The outputs are listed as the emulator reports them (AWS-shaped), but nothing links to AWS.
     assert not re.search(r'href="https://[^"]*amazonaws?\.com', page) and "codecommit::" not in page
     assert 'class="console"' not in page and "Open it in the AWS console" not in page
     assert "Every output of the build stack, as the emulator reports them" in text(page)
-    setup_page = page_of(client, f"/setups/{ready_setup.id}")
-    assert "the local AWS emulator serves no git yet: its push command is on the apply's page" in text(setup_page)
+    setup_page = page_of(client, f"/setups/{ready_setup.id}/deployments")
+    assert f"Clone URL {clone} the push commands are on the apply's page" in text(setup_page)
     assert "git-codecommit" not in setup_page
+
+
+def test_commands_recorded_for_aws_are_not_offered_against_the_emulator(client, auth, users, db, ready_setup,
+                                                                        emulator):
+    """An apply whose commands name a codecommit:: remote (AWS's host) shows only the push shortcut there."""
+    applied = succeeded_apply(db, ready_setup)
+    auth.login("viewer")
+    raw = client.get(f"/setups/{ready_setup.id}/operations/{applied.id}").get_data(as_text=True)
+    assert 'aria-label="git commands"' not in raw and "codecommit::" not in raw
+    assert shlex.split(shown_push_command(raw))[:5] == ["curl", "-sS", "-X", "POST", f"{emulator}/_emulator/push"]
 
 
 def test_a_github_source_is_pushed_by_its_owner_and_name(client, auth, users, db, make_setup, emulator):
@@ -141,6 +172,8 @@ def test_a_github_source_is_pushed_by_its_owner_and_name(client, auth, users, db
     auth.login("viewer")
     command = shlex.split(shown_push_command(client.get(f"/setups/{setup.id}/operations/{applied.id}")
                                              .get_data(as_text=True)))
+    page = text(page_of(client, f"/setups/{setup.id}/operations/{applied.id}"))
+    assert "The emulator does not emulate GitHub, so a push to octo-org/orders-api does not reach it." in page
     assert json.loads(command[command.index("--data") + 1]) == {
         "repository": "octo-org/orders-api", "branch": "main", "account_id": BUILD, "region": f.REGION,
         "message": "Pushed with the portal's command"}

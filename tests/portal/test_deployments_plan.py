@@ -33,7 +33,7 @@ def test_lists_every_change_of_every_stack_with_account_region_and_role(client, 
     plan = f.add_plan(db, ready_setup)
     db.commit()
     auth.login("viewer")
-    page = page_of(client, f"/setups/{ready_setup.id}")
+    page = page_of(client, f"/setups/{ready_setup.id}/deployments")
     assert "Plan #%d" % plan.id in page and '<span class="status status-succeeded" id="plan-status">' in page
     stacks = {r.account_id: text(section(page, f"plan-stack-{r.id}")) for r in plan.stacks}
     assert "orders-api-deploy-dependencies create deploy account 222222222222 · eu-west-1" in stacks[STAGING]
@@ -60,7 +60,7 @@ def test_flags_replacements_of_an_update(client, auth, users, db, ready_setup):
                                                 "stack_status": "UPDATE_COMPLETE", "changes": changes})
     db.commit()
     auth.login("viewer")
-    stack = section(page_of(client, f"/setups/{ready_setup.id}"), f"plan-stack-{plan.stacks[0].id}")
+    stack = section(page_of(client, f"/setups/{ready_setup.id}/deployments"), f"plan-stack-{plan.stacks[0].id}")
     rows = re.findall(r'<tr class="change-row( replaced)?">(.*?)</tr>', stack, re.S)
     assert [(bool(flag), text(row)) for flag, row in rows] == [
         (True, "Modify DeployRole orders-api-deploy-role AWS::IAM::Role Replacement: True deleted and created anew"),
@@ -79,7 +79,7 @@ def test_says_a_rolled_back_stack_will_be_deleted_and_recreated(client, auth, us
                          "apply deletes it and creates it again"})
     db.commit()
     auth.login("viewer")
-    stack = text(section(page_of(client, f"/setups/{ready_setup.id}"), f"plan-stack-{plan.stacks[2].id}"))
+    stack = text(section(page_of(client, f"/setups/{ready_setup.id}/deployments"), f"plan-stack-{plan.stacks[2].id}"))
     assert "orders-api-pipeline delete and recreate" in stack
     assert "This stack is in ROLLBACK_COMPLETE (a failed creation left it empty, and CloudFormation cannot update " \
            "it). Applying this plan deletes it and creates it again with every resource below." in stack
@@ -94,7 +94,7 @@ def test_collapses_unchanged_stacks_and_shows_only_the_differences(client, auth,
                            "type": "AWS::CodePipeline::Pipeline", "replacement": "False"}]})
     db.commit()
     auth.login("viewer")
-    page = page_of(client, f"/setups/{ready_setup.id}")
+    page = page_of(client, f"/setups/{ready_setup.id}/deployments")
     for record in plan.stacks[:2]:
         unchanged = section(page, f"plan-stack-{record.id}")
         assert unchanged.startswith('<details class="stack stack-unchanged"') and " open" not in unchanged.split(">")[0]
@@ -109,7 +109,7 @@ def test_an_up_to_date_setup_says_applying_changes_nothing(client, auth, users, 
     f.add_plan(db, ready_setup, staging=unchanged, production=unchanged, build=unchanged)
     db.commit()
     auth.login("operator")
-    assert "Every stack is up to date: applying changes nothing." in text(page_of(client, f"/setups/{ready_setup.id}"))
+    assert "Every stack is up to date: applying changes nothing." in text(page_of(client, f"/setups/{ready_setup.id}/deployments"))
 
 
 def test_shows_the_quick_create_link_and_cli_command_of_a_self_launched_account(client, auth, users, db, ready_setup):
@@ -124,7 +124,7 @@ def test_shows_the_quick_create_link_and_cli_command_of_a_self_launched_account(
     plan = f.add_plan(db, ready_setup, production={"action": "self_launch", "detail": launch})
     db.commit()
     auth.login("viewer")
-    stack = section(page_of(client, f"/setups/{ready_setup.id}"), f"plan-stack-{plan.stacks[1].id}")
+    stack = section(page_of(client, f"/setups/{ready_setup.id}/deployments"), f"plan-stack-{plan.stacks[1].id}")
     assert "launched by the account&#39;s admin" in stack or "launched by the account's admin" in stack
     assert f'href="{launch["quick_create_url"]}"' in stack
     assert f"<code>{launch['quick_create_url']}</code>" in stack
@@ -136,7 +136,7 @@ def test_a_self_launch_without_published_templates_offers_the_cli_command_only(c
     plan = f.add_plan(db, ready_setup, production={"action": "self_launch", "detail": {"cli_command": "aws x"}})
     db.commit()
     auth.login("viewer")
-    stack = text(section(page_of(client, f"/setups/{ready_setup.id}"), f"plan-stack-{plan.stacks[1].id}"))
+    stack = text(section(page_of(client, f"/setups/{ready_setup.id}/deployments"), f"plan-stack-{plan.stacks[1].id}"))
     assert "No quick-create link: the templates are not published" in stack and "aws x" in stack
 
 
@@ -148,7 +148,7 @@ def test_an_unfinished_plan_says_nothing_runs_and_is_watched(client, auth, users
     plan = f.add_plan(db, ready_setup, status=status)
     db.commit()
     auth.login("operator")
-    page = page_of(client, f"/setups/{ready_setup.id}")
+    page = page_of(client, f"/setups/{ready_setup.id}/deployments")
     assert message in text(page) and "Apply this plan" not in page
     assert (f'data-watch data-status="{status}" data-events-url="/setups/{ready_setup.id}/operations/{plan.id}/events"'
             in re.sub(r"\s+", " ", page))
@@ -158,7 +158,7 @@ def test_a_failed_plan_shows_its_error_and_no_apply_button(client, auth, users, 
     f.add_plan(db, ready_setup, status="failed", error="cannot assume OrganizationAccountAccessRole in 222222222222")
     db.commit()
     auth.login("operator")
-    page = text(page_of(client, f"/setups/{ready_setup.id}"))
+    page = text(page_of(client, f"/setups/{ready_setup.id}/deployments"))
     assert "The plan failed: cannot assume OrganizationAccountAccessRole in 222222222222" in page
     assert "Apply this plan" not in page and "Plan again" in page
 
@@ -169,7 +169,7 @@ def test_only_operators_and_admins_get_the_apply_button(client, auth, users, db,
     plan = f.add_plan(db, ready_setup)
     db.commit()
     auth.login(role)
-    page = page_of(client, f"/setups/{ready_setup.id}")
+    page = page_of(client, f"/setups/{ready_setup.id}/deployments")
     assert (f'action="/setups/{ready_setup.id}/plans/{plan.id}/apply"' in page) is can_apply
     assert ("An operator or an admin can apply this plan." in page) is not can_apply
 

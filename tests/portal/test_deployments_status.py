@@ -69,7 +69,7 @@ def test_an_applied_plan_never_says_nothing_was_executed(client, auth, users, db
     applied = f.add_apply(db, ready_setup, plan, status=status)
     db.commit()
     auth.login("viewer")
-    for path in (f"/setups/{ready_setup.id}", f"/setups/{ready_setup.id}/operations/{plan.id}"):
+    for path in (f"/setups/{ready_setup.id}/deployments", f"/setups/{ready_setup.id}/operations/{plan.id}"):
         lead = text(re.search(r'<p class="lead" id="plan-lead">.*?</p>', page_of(client, path), re.S).group(0))
         assert lead == f"3 of 3 stacks change. {sentence.format(apply=applied.id)}", path
         assert "Nothing has been executed yet" not in page_of(client, path)

@@ -114,10 +114,10 @@ def test_only_operators_and_admins_may_tear_down(client, auth, users, db, ready_
 @pytest.mark.parametrize("role, shown", [("operator", True), ("viewer", False)])
 def test_the_setup_page_offers_teardown_once_something_was_applied(client, auth, users, db, ready_setup, role, shown):
     auth.login(role)
-    assert "Tear down…" not in client.get(f"/setups/{ready_setup.id}").get_data(as_text=True)
+    assert "Tear down…" not in client.get(f"/setups/{ready_setup.id}/deployments").get_data(as_text=True)
     f.add_apply(db, ready_setup, f.add_plan(db, ready_setup), status="failed")
     db.commit()
-    assert ("Tear down…" in client.get(f"/setups/{ready_setup.id}").get_data(as_text=True)) is shown
+    assert ("Tear down…" in client.get(f"/setups/{ready_setup.id}/deployments").get_data(as_text=True)) is shown
 
 
 def test_a_teardown_shows_the_emptied_bucket_and_the_delete_command_for_a_self_launched_stack(

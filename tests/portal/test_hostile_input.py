@@ -42,7 +42,8 @@ def test_query_numbers_and_paths_never_answer_500(app, client, bearer, make_setu
     setup_id = make_setup()
     auth.login("admin")
     pages = ["/api/v1/setups?page={}", f"/api/v1/setups/{setup_id}/operations?page={{}}", "/admin/audit?page={}",
-             "/admin/audit?actor={}", "/api/v1/setups/{}", "/setups/{}", "/setups/{}/application", "/admin/users/{}",
+             "/admin/audit?actor={}", "/api/v1/setups/{}", "/setups/{}", "/setups/{}/deployments",
+             "/setups/{}/settings", "/setups/{}/application", "/admin/users/{}",
              f"/setups/{setup_id}/operations/{{}}/events?after=1", "/api/v1/operations/{}/events?after={}",
              "/pipelines/{}", "/pipelines/{}?page={}", "/api/v1/pipelines/{}", "/api/v1/pipelines/{}/executions?page={}",
              "/pipelines?q={}"]

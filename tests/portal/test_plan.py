@@ -35,13 +35,13 @@ def test_enqueues_plan_setup_with_the_operation_id(app, client, auth, users, mak
     setup_id = make_setup()
     auth.login("operator")
     response = submit(client, f"/setups/{setup_id}", {}, action=f"/setups/{setup_id}/plan")
-    assert response.status_code == 302 and response.headers["Location"] == f"/setups/{setup_id}"
+    assert response.status_code == 302 and response.headers["Location"] == f"/setups/{setup_id}/deployments"
     [operation] = operations(app)
     assert (operation.setup_id, operation.kind, operation.status, operation.requested_by) == (
         setup_id, "plan", "pending", "operator")
     assert queued_messages(broker) == [{"task": "worker.plan_setup", "id": operation.detail["task_id"],
                                         "args": [operation.id], "kwargs": {}, "routing_key": "celery"}]
-    page = client.get(f"/setups/{setup_id}").get_data(as_text=True)
+    page = client.get(f"/setups/{setup_id}/deployments").get_data(as_text=True)
     assert f"Plan #{operation.id} requested: it is pending until a worker picks it up." in page
     assert '<span class="status status-pending">pending</span>' in page
 

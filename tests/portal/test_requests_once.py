@@ -163,7 +163,7 @@ def test_apply_is_refused_for_a_plan_with_a_change_set_not_described(client, aut
         plan.stacks[-1].change_set_status = stack["change_set_status"]
     db.commit()
     auth.login("operator")
-    page = client.get(f"/setups/{ready_setup.id}").get_data(as_text=True)
+    page = client.get(f"/setups/{ready_setup.id}/deployments").get_data(as_text=True)
     assert f'action="/setups/{ready_setup.id}/plans/{plan.id}/apply"' not in page
     refused = apply_plan(client, ready_setup.id, plan.id, follow_redirects=True).get_data(as_text=True)
     assert f"Plan #{plan.id} cannot be applied" in refused and reason in refused
@@ -184,7 +184,7 @@ def test_a_plan_with_every_stack_up_to_date_says_so_and_offers_no_apply(client, 
     plan = f.add_plan(db, ready_setup, staging=unchanged, production=unchanged, build=unchanged)
     db.commit()
     auth.login("operator")
-    for page in (f"/setups/{ready_setup.id}", f"/setups/{ready_setup.id}/operations/{plan.id}"):
+    for page in (f"/setups/{ready_setup.id}/deployments", f"/setups/{ready_setup.id}/operations/{plan.id}"):
         html = client.get(page).get_data(as_text=True)
         assert f"Plan #{plan.id} found every stack up to date: there is nothing to apply." in html, page
         assert f"/plans/{plan.id}/apply" not in html, page

@@ -16,6 +16,8 @@ ACTIONS = [
     ("GET", "/setups/{setup}/access", {"admin", "operator"}),
     ("POST", "/setups/{setup}/plan", {"admin", "operator"}),
     ("GET", "/setups/{setup}", {"admin", "operator", "approver", "viewer"}),
+    ("GET", "/setups/{setup}/deployments", {"admin", "operator", "approver", "viewer"}),
+    ("GET", "/setups/{setup}/settings", {"admin", "operator", "approver", "viewer"}),
     ("GET", "/", {"admin", "operator", "approver", "viewer"}),
     ("GET", "/admin/users", {"admin"}),
     ("POST", "/admin/users", {"admin"}),

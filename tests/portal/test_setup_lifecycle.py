@@ -44,6 +44,6 @@ def test_a_torn_down_setup_is_not_offered_a_teardown(client, auth, users, db, re
     f.add_operation(db, ready_setup, "teardown", "succeeded")
     db.commit()
     auth.login("operator")
-    assert f"/setups/{ready_setup.id}/teardown" not in client.get(f"/setups/{ready_setup.id}").get_data(as_text=True)
+    assert f"/setups/{ready_setup.id}/teardown" not in client.get(f"/setups/{ready_setup.id}/deployments").get_data(as_text=True)
     response = submit(client, f"/setups/{ready_setup.id}/teardown", {"confirmation": "orders-api"})
     assert response.status_code == 409 and "there is nothing left to tear down" in response.get_data(as_text=True)
