@@ -34,14 +34,14 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if api_endpoints.handles(environ):
+            # The application's own traffic (its endpoint lies under /_emulator/): no AWS API call.
+            return api_endpoints.app(environ, start_response)
         if path == PREFIX or path.startswith(PREFIX + "/"):
             return self.control(environ, start_response)
         if git_http.handles(environ):
             # git is no AWS API call: neither counted nor throttled.
             return git_http.app(environ, start_response)
-        if api_endpoints.handles(environ):
-            # A request to an API's endpoint is the application's traffic, no AWS API call.
-            return api_endpoints.app(environ, start_response)
         return self.aws(environ, start_response)
 
 

@@ -138,7 +138,8 @@ def _authorization(method: Any, environ: dict[str, Any]) -> tuple[int, list[tupl
 
 def _integrated_function(method: Any, stage_variables: dict[str, str], api: Any) -> Any | None:
     integration = method.method_integration
-    if integration is None or integration.integration_type != "AWS_PROXY":
+    # OpenAPI bodies (SAM's) spell it aws_proxy.
+    if integration is None or (integration.integration_type or "").upper() != "AWS_PROXY":
         kind = integration.integration_type if integration is not None else "no"
         logger.warning("execute-api: %s integration on API %s is not emulated (only AWS_PROXY to Lambda)",
                        kind, api.id)

@@ -3,8 +3,8 @@
 AWS serves a REST API at ``https://API_ID.execute-api.REGION.amazonaws.com/STAGE/PATH``. The
 emulator answers that host when a client sends it (``curl -H 'Host: ...'``, ``--connect-to``), the
 same with ``.execute-api.localhost`` (curl resolves ``*.localhost`` to the loopback address
-itself), and on its one address at ``/_aws/execute-api/API_ID/STAGE/PATH``, the form tools built for
-local stand-ins use. Resources match as API Gateway matches them: literal path parts before
+itself), and on its one address at ``/_emulator/execute-api/API_ID/STAGE/PATH``, the address a
+stack's outputs give (``emulator.cfn.resources.apigateway.invoke_url``). Resources match as API Gateway matches them: literal path parts before
 ``{param}`` ones, ``{proxy+}`` last; a method falls back to ``ANY``.
 """
 from __future__ import annotations
@@ -16,10 +16,11 @@ from urllib.parse import unquote
 
 from moto.apigateway.models import apigateway_backends
 
-PATH_PREFIX = "/_aws/execute-api/"
-_PATH_FORM = re.compile(r"^/_aws/execute-api/(?P<api>[A-Za-z0-9]+)(?:/(?P<stage>[^/]+))?(?P<path>/.*)?$")
+PATH_PREFIX = "/_emulator/execute-api/"
+_PATH_FORM = re.compile(r"^/_emulator/execute-api/(?P<api>[A-Za-z0-9]+)(?:/(?P<stage>[^/]+))?(?P<path>/.*)?$")
 _HOST_FORM = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(?:(?P<region>[a-z0-9-]+)\.amazonaws\.com|localhost)"
                         r"(?::\d+)?$")
+_OPENAPI_ANY = "X-AMAZON-APIGATEWAY-ANY-METHOD"
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def route(api: Any, path: str, http_method: str) -> Route | None:
         return None
     _, resource, template, parameters = best
     methods = resource.resource_methods
-    method = methods.get(http_method.upper()) or methods.get("ANY")
+    # moto's OpenAPI import keeps x-amazon-apigateway-any-method as a method of that name; it is ANY.
+    method = methods.get(http_method.upper()) or methods.get("ANY") or methods.get(_OPENAPI_ANY)
     if method is None:
         return None
     return Route(resource, template, method, parameters)

@@ -1,19 +1,17 @@
 """What an execution environment needs from a function: its configuration and its code.
 
-Read from moto's Lambda model when a request arrives. Lambda copies the deployment package when
-the function is created or its code updated, and so does moto (``code_bytes``); only when moto
-could not copy it (a bucket in another account than the function, which moto looks for in the
-function's own account) is the package read from the emulator's S3 at ``Code.S3Bucket/S3Key``.
+Read from moto's Lambda model when a request arrives. Lambda copies the deployment package (a
+``ZipFile``, or the object at ``Code.S3Bucket/S3Key``) when the function is created or its code
+updated, and so does moto (``code_bytes``; the emulator's ``AWS::Lambda::Function`` reads a bucket
+of another account too): a later change of the S3 object does not change the function, as on AWS.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
-
-from moto.s3.models import s3_backends
-from moto.utilities.utils import get_partition
 
 # The environment variables Lambda sets itself; a function's configuration cannot override them.
 RESERVED = frozenset({
@@ -46,10 +44,10 @@ class FunctionConfig:
     variables: dict[str, str] = field(hash=False)
     code: bytes = field(repr=False, hash=False)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Changes whenever Lambda would start new execution environments (code or configuration)."""
-        described = {key: value for key, value in self.__dict__.items() if key != "code"}
+        described = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "code"}
         described["code"] = hashlib.sha256(self.code).hexdigest()
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
@@ -77,23 +75,7 @@ def config_of(model: Any) -> FunctionConfig:
 
 
 def _code(model: Any) -> bytes:
-    if model.code_bytes:
-        return model.code_bytes
-    code = model.code or {}
-    bucket, key = code.get("S3Bucket"), code.get("S3Key")
-    if not bucket or not key:
-        raise CodeUnavailable(f"function {model.function_name} has no deployment package (Code has no ZipFile "
-                              "and no S3Bucket/S3Key)")
-    return _s3_object(model.account_id, get_partition(model.region), bucket, key, code.get("S3ObjectVersion"))
-
-
-def _s3_object(account_id: str, partition: str, bucket: str, key: str, version: str | None) -> bytes:
-    # Bucket names are global: read the object in the account that owns the bucket.
-    _, owner = s3_backends.bucket_accounts.get(bucket, (partition, account_id))
-    try:
-        obj = s3_backends[owner][partition].get_object(bucket, key, version_id=version)
-    except Exception as err:  # moto's MissingBucket, MissingKey, ...
-        raise CodeUnavailable(f"the deployment package s3://{bucket}/{key} cannot be read: {err}") from err
-    if obj is None:
-        raise CodeUnavailable(f"the deployment package s3://{bucket}/{key} does not exist")
-    return obj.value
+    if not model.code_bytes:
+        raise CodeUnavailable(f"function {model.function_name} has no deployment package stored "
+                              f"(Code: {sorted(model.code or {})})")
+    return model.code_bytes

@@ -39,7 +39,8 @@ def invoke(function: Any, payload: bytes) -> Result:
             environment = _environments[key] = ExecutionEnvironment(config)
     if stale is not None:
         logger.info("function %s changed: its warm environment is replaced", config.name)
-        stale.close()  # waits for the event it may still be running
+        # Off the request's path: it waits for the event the old environment may still be running.
+        threading.Thread(target=stale.close, name="lambda-retire", daemon=True).start()
     return environment.invoke(payload)
 
 

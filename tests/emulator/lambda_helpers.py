@@ -72,7 +72,7 @@ def post(path, data):
 
 @dataclass(frozen=True)
 class Endpoint:
-    base: str  # the emulator's URL of the stage, .../_aws/execute-api/API/STAGE
+    base: str  # the emulator's URL of the stage, .../_emulator/execute-api/API/STAGE
     api_id: str
     stage: str
     function_name: str
@@ -105,4 +105,4 @@ def deploy(emulator: str, client: Callable[..., Any], code: bytes, *, name: str 
             FunctionName=name, StatementId="api", Action="lambda:InvokeFunction",
             Principal="apigateway.amazonaws.com",
             SourceArn=f"arn:aws:execute-api:{REGION}:{DEFAULT_ACCOUNT}:{api_id}/*/GET/{path_part}")
-    return Endpoint(f"{emulator}/_aws/execute-api/{api_id}/{stage}", api_id, stage, name)
+    return Endpoint(f"{emulator}/_emulator/execute-api/{api_id}/{stage}", api_id, stage, name)

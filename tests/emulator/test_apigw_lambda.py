@@ -6,6 +6,7 @@ Lambda proxy integration turns HTTP requests into its events and its answers int
 """
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -185,3 +186,54 @@ def test_without_a_permission_for_api_gateway_the_function_is_never_run(emulator
 
     assert (answer.status_code, answer.json()) == (500, INTERNAL_ERROR)
     assert _starts(endpoint.function_name) == 0
+
+
+ECHO = """
+while True:
+    request_id, event = next_event()
+    post(f"/runtime/invocation/{request_id}/response", {"statusCode": 200, "body": json.dumps(event)})
+"""
+
+
+def test_an_api_imported_from_openapi_routes_as_api_gateway_does(emulator, client):
+    # The shape SAM writes: lower-case aws_proxy, a path parameter, a greedy proxy, ANY.
+    endpoint = deploy(emulator, client, script_runtime(ECHO))
+    function_arn = client("lambda").get_function(FunctionName=endpoint.function_name)["Configuration"]["FunctionArn"]
+    integration = {"type": "aws_proxy", "httpMethod": "POST",
+                   "uri": f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"}
+    body = {"openapi": "3.0.1", "info": {"title": "routes", "version": "1", "description": "moto 5.2.5 requires one"}, "paths": {
+        "/items/{id}": {"get": {"x-amazon-apigateway-integration": integration}},
+        "/items/special": {"get": {"x-amazon-apigateway-integration": integration}},
+        "/{proxy+}": {"x-amazon-apigateway-any-method": {"x-amazon-apigateway-integration": integration}},
+    }}
+    apigw = client("apigateway")
+    api_id = apigw.import_rest_api(body=json.dumps(body))["id"]
+    apigw.create_deployment(restApiId=api_id, stageName="v1")
+    client("lambda").add_permission(
+        FunctionName=endpoint.function_name, StatementId="openapi", Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com", SourceArn=f"arn:aws:execute-api:{REGION}:{DEFAULT_ACCOUNT}:{api_id}/*")
+    base = f"{emulator}/_emulator/execute-api/{api_id}/v1"
+
+    by_id = requests.get(f"{base}/items/42", timeout=30).json()
+    special = requests.get(f"{base}/items/special", timeout=30).json()
+    greedy = requests.post(f"{base}/a/b/c", data=b'{"x": 1}', headers={"Content-Type": "application/json"},
+                           timeout=30).json()
+
+    assert (by_id["resource"], by_id["pathParameters"]) == ("/items/{id}", {"id": "42"})
+    assert (special["resource"], special["pathParameters"]) == ("/items/special", None)
+    assert (greedy["resource"], greedy["pathParameters"]) == ("/{proxy+}", {"proxy": "a/b/c"})
+    assert (greedy["httpMethod"], greedy["body"], greedy["isBase64Encoded"]) == ("POST", '{"x": 1}', False)
+
+
+def test_a_function_whose_code_came_from_s3_runs_that_code(emulator, client):
+    s3 = client("s3")
+    s3.create_bucket(Bucket="function-code")
+    s3.put_object(Bucket="function-code", Key="echo.zip", Body=script_runtime(ECHO))
+    endpoint = deploy(emulator, client, script_runtime("sys.exit(1)"))
+    client("lambda").update_function_code(FunctionName=endpoint.function_name, S3Bucket="function-code",
+                                          S3Key="echo.zip")
+
+    answer = endpoint.get()
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["resource"] == "/hello"
