@@ -92,7 +92,7 @@ class EmulatedCloudFormationBackend(CloudFormationBackend):
                      notification_arns: list[str] | None = None, tags: dict[str, str] | None = None,
                      role_arn: str | None = None, enable_termination_protection: bool | None = False,
                      timeout_in_mins: int | None = None, stack_policy_body: str | None = None,
-                     on_failure: str = "ROLLBACK") -> EmulatedStack:
+                     on_failure: str = "ROLLBACK", original_template: str | None = None) -> EmulatedStack:
         self.settle()
         if self._by_name(name) is not None:
             raise AlreadyExistsException(f"Stack [{name}] already exists")
@@ -106,13 +106,14 @@ class EmulatedCloudFormationBackend(CloudFormationBackend):
             timeout_in_mins=timeout_in_mins, stack_policy_body=stack_policy_body,
         )
         stack.disable_rollback = on_failure == "DO_NOTHING"
+        stack.original_template = original_template
         self.stacks[stack.stack_id] = stack
         self._after(stack, Engine(stack).create(on_failure))
         return stack
 
     def update_stack(self, name: str, template: str, role_arn: str | None,  # type: ignore[override]
                      parameters: dict[str, Any], tags: dict[str, str] | None,
-                     disable_rollback: bool = False) -> EmulatedStack:
+                     disable_rollback: bool = False, original_template: str | None = None) -> EmulatedStack:
         stack = self.get_stack(name)
         check_updatable(stack)
         new_template = templates.parse(template)
@@ -124,7 +125,7 @@ class EmulatedCloudFormationBackend(CloudFormationBackend):
             stack.role_arn = role_arn
         if tags is not None:
             stack.tags = tags
-        operation = Engine(stack).update(template, parameters, disable_rollback)
+        operation = Engine(stack).update(template, parameters, disable_rollback, original_template)
         stack.last_updated_time = operation.starts_at
         self._after(stack, operation)
         for change_set in self.change_sets.values():
@@ -164,7 +165,14 @@ class EmulatedCloudFormationBackend(CloudFormationBackend):
                           parameters: dict[str, Any], description: str, change_set_type: str,
                           notification_arns: list[str] | None = None, tags: dict[str, str] | None = None,
                           role_arn: str | None = None, capabilities: list[str] | None = None,
-                          on_stack_failure: str | None = None) -> tuple[str, str]:
+                          on_stack_failure: str | None = None, original_template: str | None = None,
+                          failure: str | None = None) -> tuple[str, str]:
+        """A change set; ``template`` is processed, ``original_template`` the submitted one if they differ.
+
+        A template with a transform is checked after processing, as AWS does it, asynchronously:
+        what is wrong with it (``failure``, or a validation error) makes the change set FAILED
+        with that reason instead of refusing the request.
+        """
         self.settle()
         validate_create_change_set(change_set_name)
         stack = self._by_name(stack_name)
@@ -182,8 +190,7 @@ class EmulatedCloudFormationBackend(CloudFormationBackend):
                 if existing.operation is None:
                     raise AlreadyExistsException(f"ChangeSet [{change_set_name}] already exists")
                 del self.change_sets[cs_id]  # an executed change set does not hold on to its name
-        new_template = templates.parse(template)
-        validate_template(new_template)
+        new_stack = stack is None
         if stack is None:
             stack = EmulatedStack(
                 stack_id=generate_stack_id(stack_name, self.region_name, self.account_id), name=stack_name,
@@ -191,14 +198,24 @@ class EmulatedCloudFormationBackend(CloudFormationBackend):
                 notification_arns=notification_arns, tags=tags, role_arn=role_arn,
                 cross_stack_resources=self.exports,
             )
-            changes = plan_changes(stack, new_template, parameters)  # validates before the stack exists
+        changes: list[Any] = []
+        resolved: dict[str, Any] = {}
+        empty = False
+        try:
+            if failure is None:
+                new_template = templates.parse(template)
+                validate_template(new_template)
+                changes = plan_changes(stack, new_template, parameters)  # validates before the stack exists
+                resolved = resolved_parameters(stack, new_template, parameters)
+                empty = change_set_type == "UPDATE" and new_template == stack.template_dict \
+                    and resolved == stack.resource_map.resolved_parameters
+        except ValidationError as err:
+            if original_template is None:
+                raise
+            failure = err.message
+        if new_stack:
             self.stacks[stack.stack_id] = stack
             stack._add_stack_event("REVIEW_IN_PROGRESS", "User Initiated")
-        else:
-            changes = plan_changes(stack, new_template, parameters)
-        resolved = resolved_parameters(stack, new_template, parameters)
-        empty = change_set_type == "UPDATE" and new_template == stack.template_dict \
-            and resolved == stack.resource_map.resolved_parameters
         change_set = EmulatedChangeSet(
             change_set_type=change_set_type,
             change_set_id=generate_changeset_id(change_set_name, self.region_name, self.account_id),
@@ -206,6 +223,7 @@ class EmulatedCloudFormationBackend(CloudFormationBackend):
             resolved_parameters=resolved, description=description, changes=changes, empty=empty,
             notification_arns=notification_arns or [], tags=tags or {}, role_arn=role_arn,
             capabilities=capabilities or [], on_stack_failure=on_stack_failure,
+            original_template=original_template, failure=failure,
         )
         self.change_sets[change_set.change_set_id] = change_set
         logger.info("change set %s on %s (%s): %s, %d changes", change_set_name, stack_name,
@@ -247,6 +265,7 @@ class EmulatedCloudFormationBackend(CloudFormationBackend):
                 check_updatable(stack)
             new_template = templates.parse(change_set.template)
             stack.template, stack.template_dict = change_set.template, new_template
+            stack.original_template = change_set.original_template
             stack.parameters = change_set.input_parameters
             stack.description = new_template.get("Description")
             stack.resource_map.load_context(new_template, change_set.input_parameters)
@@ -256,7 +275,8 @@ class EmulatedCloudFormationBackend(CloudFormationBackend):
         else:
             check_updatable(stack)
             operation = Engine(stack).update(change_set.template, change_set.input_parameters,
-                                             disable_rollback or change_set.on_stack_failure == "DO_NOTHING")
+                                             disable_rollback or change_set.on_stack_failure == "DO_NOTHING",
+                                             change_set.original_template)
             stack.last_updated_time = operation.starts_at
         change_set.operation = self._after(stack, operation)
         # AWS deletes the stack's other change sets: they no longer describe the stack.

@@ -14,6 +14,7 @@ from typing import Any
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.parsing import clean_json
 
+from emulator.cfn.scalars import as_schema_types
 from emulator.cfn.schema import create_only_properties
 from emulator.cfn.stack import EmulatedResourceMap, EmulatedStack, NotCreatedError
 from emulator.cfn.templates import dependency_order, references
@@ -97,7 +98,8 @@ def _compare(preview: PreviewResourceMap, old: Any, definition: dict[str, Any],
         raw_value = new_raw.get(name, _NO_VALUE)
         refs = references(raw_value) if raw_value is not _NO_VALUE else set()
         try:
-            new_value = _NO_VALUE if raw_value is _NO_VALUE else preview.resolve(raw_value)
+            new_value = _NO_VALUE if raw_value is _NO_VALUE else \
+                as_schema_types(old.resource_type, {name: preview.resolve(raw_value)})[name]
         except DynamicValue as unknown:
             details.append(_property_detail(name, name in create_only, True, "ResourceReference",
                                             str(unknown)))

@@ -33,12 +33,16 @@ class EmulatedChangeSet(BaseModel):
                  template: str, parameters: dict[str, Any], resolved_parameters: dict[str, Any],
                  description: str | None, changes: list[ResourceChange], empty: bool,
                  notification_arns: list[str], tags: dict[str, str], role_arn: str | None,
-                 capabilities: list[str], on_stack_failure: str | None) -> None:
+                 capabilities: list[str], on_stack_failure: str | None,
+                 original_template: str | None = None, failure: str | None = None) -> None:
         self.change_set_type = change_set_type
         self.change_set_id = change_set_id
         self.change_set_name = change_set_name
         self.stack = stack
-        self.template = template
+        self.template = template  # processed: what executing it deploys
+        # As submitted, when a transform processed it; a failed transform leaves no processed template.
+        self.original_template = original_template
+        self.processed_available = failure is None
         self.input_parameters = parameters
         self.resolved_parameters = resolved_parameters
         self.description = description
@@ -49,11 +53,16 @@ class EmulatedChangeSet(BaseModel):
         self.capabilities = capabilities
         self.on_stack_failure = on_stack_failure
         self.creation_time = utcnow()
-        self.status = "FAILED" if empty else "CREATE_COMPLETE"
-        self.status_reason = EMPTY_REASON if empty else None
-        self._execution_status = "UNAVAILABLE" if empty else "AVAILABLE"
+        failed = empty or failure is not None
+        self.status = "FAILED" if failed else "CREATE_COMPLETE"
+        self.status_reason = failure if failure is not None else EMPTY_REASON if empty else None
+        self._execution_status = "UNAVAILABLE" if failed else "AVAILABLE"
         self.operation: Operation | None = None
         self.include_nested_stacks = False
+
+    @property
+    def submitted_template(self) -> str:
+        return self.original_template if self.original_template is not None else self.template
 
     @property
     def stack_id(self) -> str:

@@ -173,11 +173,17 @@ class Engine:
                 self.rec.stack_event("DELETE_IN_PROGRESS", "User Initiated")
                 self.rec.stack_event("DELETE_COMPLETE")
 
-    def update(self, template_body: str, parameters: dict[str, Any], disable_rollback: bool = False) -> Operation:
-        """Apply a new template/parameters; on failure restore the previous ones."""
+    def update(self, template_body: str, parameters: dict[str, Any], disable_rollback: bool = False,
+               original: str | None = None) -> Operation:
+        """Apply a new template/parameters; on failure restore the previous ones.
+
+        ``template_body`` is the processed template; ``original`` the one submitted, when a
+        transform made the two differ.
+        """
         stack, resource_map = self.stack, self.resource_map
         new_template = parse(template_body)
         old_body, old_template, old_parameters = stack.template, resource_map._template, dict(stack.parameters)
+        old_original = stack.original_template
         previous = dict(stack.existing)
         changes = {c.logical_resource_id: c for c in plan_changes(stack, new_template, parameters)}
         self.rec.stack_event("UPDATE_IN_PROGRESS", "User Initiated")
@@ -205,7 +211,7 @@ class Engine:
                 self._delete_in_reverse([previous[c.logical_resource_id] for c in changes.values()
                                          if c.action == "Remove"])
                 self.rec.stack_event("UPDATE_COMPLETE")
-                return self._finish(template_body, new_template, parameters, outputs)
+                return self._finish(template_body, new_template, parameters, outputs, original)
             reason = problem + " "
         else:
             verb = "create" if failed.action == "Add" else "update"
@@ -214,7 +220,7 @@ class Engine:
                     reason, "disabled" if disable_rollback else "started")
         if disable_rollback:
             self.rec.stack_event("UPDATE_FAILED", reason)
-            return self._finish(template_body, new_template, parameters, self._outputs(new_template)[0])
+            return self._finish(template_body, new_template, parameters, self._outputs(new_template)[0], original)
         self.rec.stack_event("UPDATE_ROLLBACK_IN_PROGRESS", reason)
         resource_map.load_context(old_template, old_parameters)
         superseded: list[ExistingResource] = []
@@ -240,12 +246,13 @@ class Engine:
             self.rec.resource(failed.logical_resource_id, failed.resource_type, "DELETE_COMPLETE")
         self._delete_in_reverse([stack.existing[c.logical_resource_id] for c in done if c.action == "Add"])
         self.rec.stack_event("UPDATE_ROLLBACK_COMPLETE")
-        return self._finish(old_body, old_template, old_parameters, self._outputs(old_template)[0])
+        return self._finish(old_body, old_template, old_parameters, self._outputs(old_template)[0], old_original)
 
     def _finish(self, body: str, template: dict[str, Any], parameters: dict[str, Any],
-                outputs: list[dict[str, Any]] | None) -> Operation:
+                outputs: list[dict[str, Any]] | None, original: str | None) -> Operation:
         stack = self.stack
         stack.template, stack.template_dict, stack.parameters = body, template, parameters
+        stack.original_template = original
         stack.description = template.get("Description")
         return stack.schedule("UPDATE", self.rec.steps, outputs)
 

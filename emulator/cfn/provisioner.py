@@ -20,6 +20,7 @@ from moto.cloudformation.parsing import (
 from moto.core.common_models import CloudFormationModel
 
 from emulator.cfn.resources import HOOKS
+from emulator.cfn.scalars import as_schema_types
 from emulator.cfn.schema import MissingSchemaError, create_only_properties, required_properties
 from emulator.cfn.stack import EmulatedStack, ExistingResource
 from emulator.state import STATE
@@ -75,6 +76,7 @@ class Provisioner:
             logger.warning("resolving %s failed: %s", definition.get("Type"), err, exc_info=True)
             raise ResourceError(f"Template error: {getattr(err, 'message', None) or err}") from err
         resolved.setdefault("Properties", {})
+        resolved["Properties"] = as_schema_types(resolved.get("Type", ""), resolved["Properties"] or {})
         return resolved
 
     def check_required(self, logical_id: str, resource_type: str, properties: dict[str, Any]) -> None:

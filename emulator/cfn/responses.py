@@ -15,7 +15,8 @@ from moto.core.responses import ActionResult, EmptyResult
 
 from emulator.cfn.backend import EmulatedCloudFormationBackend
 from emulator.cfn.stack import EmulatedStack
-from emulator.cfn.templates import check_capabilities, parse
+from emulator.cfn.templates import InsufficientCapabilitiesError, check_capabilities, parse
+from emulator.cfn.transforms import TransformError, expand, processed_body, require_auto_expand, transform_names
 from emulator.patches import Kind, Patch, methods
 
 
@@ -31,7 +32,7 @@ def _template_body(self: CloudFormationResponse, stack: EmulatedStack | None) ->
     if use_previous:
         if stack is None:
             raise ValidationError(message="UsePreviousTemplate can only be used with an existing stack")
-        return stack.template  # type: ignore[return-value]
+        return stack.submitted_template  # a transform runs again, with the new parameters
     if url:
         return self._get_stack_from_s3_url(url)
     if not body:
@@ -62,10 +63,53 @@ def _parameters(self: CloudFormationResponse, stack: EmulatedStack | None) -> di
     return values
 
 
-def _checked(self: CloudFormationResponse, body: str) -> str:
-    """The template body, once the request acknowledges what it creates."""
-    check_capabilities(parse(body), self._get_param("Capabilities", []))
-    return body
+def _capabilities(self: CloudFormationResponse) -> list[str]:
+    return self._get_param("Capabilities", [])
+
+
+def _expanded(self: CloudFormationResponse, template: dict[str, Any], parameters: dict[str, Any]) -> str:
+    backend = _backend(self)
+    return processed_body(expand(template, parameters, backend.account_id, backend.region_name))
+
+
+def _direct(self: CloudFormationResponse, body: str, parameters: dict[str, Any]) -> tuple[str, str | None]:
+    """CreateStack/UpdateStack: the body to run and the submitted one, if a transform processed it.
+
+    :raise InsufficientCapabilitiesError: for what the request does not acknowledge.
+    :raise ValidationError: when a transform refuses the template.
+    """
+    template = parse(body)
+    if not transform_names(template):
+        check_capabilities(template, _capabilities(self))
+        return body, None
+    require_auto_expand(template, _capabilities(self))
+    try:
+        processed = _expanded(self, template, parameters)
+    except TransformError as err:
+        raise ValidationError(message=err.reason) from err
+    check_capabilities(parse(processed), _capabilities(self))
+    return processed, body
+
+
+def _for_change_set(self: CloudFormationResponse, body: str,
+                    parameters: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """CreateChangeSet: the body to run, the submitted one and the failure, if a transform ran.
+
+    AWS processes a transform after answering the request (CAPABILITY_AUTO_EXPAND has no effect
+    on change sets), so what goes wrong with it fails the change set rather than the request.
+    """
+    template = parse(body)
+    if not transform_names(template):
+        check_capabilities(template, _capabilities(self))
+        return body, None, None
+    try:
+        processed = _expanded(self, template, parameters)
+        check_capabilities(parse(processed), _capabilities(self))
+    except TransformError as err:
+        return body, body, err.reason
+    except InsufficientCapabilitiesError as err:
+        return body, body, err.message
+    return processed, body, None
 
 
 def _tags(self: CloudFormationResponse) -> dict[str, str]:
@@ -75,9 +119,11 @@ def _tags(self: CloudFormationResponse) -> dict[str, str]:
 def create_stack(self: CloudFormationResponse) -> ActionResult:
     on_failure = self._get_param("OnFailure") or (
         "DO_NOTHING" if self._get_bool_param("DisableRollback", False) else "ROLLBACK")
+    parameters = _parameters(self, None)
+    body, original = _direct(self, _template_body(self, None), parameters)
     stack = _backend(self).create_stack(
-        name=self._get_param("StackName"), template=_checked(self, _template_body(self, None)),
-        parameters=_parameters(self, None), notification_arns=self._get_param("NotificationARNs", []),
+        name=self._get_param("StackName"), template=body, original_template=original,
+        parameters=parameters, notification_arns=self._get_param("NotificationARNs", []),
         tags=_tags(self), role_arn=self._get_param("RoleARN"),
         enable_termination_protection=self._get_param("EnableTerminationProtection"),
         timeout_in_mins=self._get_param("TimeoutInMinutes"),
@@ -90,9 +136,11 @@ def update_stack(self: CloudFormationResponse) -> ActionResult:
     backend = _backend(self)
     stack = backend.get_stack(self._get_param("StackName"))
     tags = _tags(self) or None  # no Tags in the request keeps the stack's tags
+    parameters = _parameters(self, stack)
+    body, original = _direct(self, _template_body(self, stack), parameters)
     stack = backend.update_stack(
-        name=self._get_param("StackName"), template=_checked(self, _template_body(self, stack)),
-        role_arn=self._get_param("RoleARN"), parameters=_parameters(self, stack), tags=tags,
+        name=self._get_param("StackName"), template=body, original_template=original,
+        role_arn=self._get_param("RoleARN"), parameters=parameters, tags=tags,
         disable_rollback=self._get_bool_param("DisableRollback", False),
     )
     return ActionResult({"StackId": stack.stack_id})
@@ -104,9 +152,11 @@ def create_change_set(self: CloudFormationResponse) -> ActionResult:
     stack = None
     if change_set_type == "UPDATE":
         stack = backend.get_stack(self._get_param("StackName"))
+    parameters = _parameters(self, stack)
+    body, original, failure = _for_change_set(self, _template_body(self, stack), parameters)
     change_set_id, stack_id = backend.create_change_set(
         stack_name=self._get_param("StackName"), change_set_name=self._get_param("ChangeSetName"),
-        template=_checked(self, _template_body(self, stack)), parameters=_parameters(self, stack),
+        template=body, original_template=original, failure=failure, parameters=parameters,
         description=self._get_param("Description"), change_set_type=change_set_type,
         notification_arns=self._get_param("NotificationARNs", []), tags=_tags(self),
         role_arn=self._get_param("RoleARN"), capabilities=self._get_param("Capabilities", []),
@@ -135,6 +185,22 @@ def execute_change_set(self: CloudFormationResponse) -> EmptyResult:
 
 def list_change_sets(self: CloudFormationResponse) -> ActionResult:
     return ActionResult({"Summaries": _backend(self).list_change_sets_of(self._get_param("StackName"))})
+
+
+def get_template(self: CloudFormationResponse) -> ActionResult:
+    """The Original (as submitted) or Processed (transforms applied, the default) template."""
+    backend = _backend(self)
+    stage = self._get_param("TemplateStage") or "Processed"
+    change_set_name = self._get_param("ChangeSetName")
+    if change_set_name:
+        change_set = backend.find_change_set(change_set_name, self._get_param("StackName"))
+        original, processed = change_set.submitted_template, change_set.template
+        stages = ["Original", "Processed"] if change_set.processed_available else ["Original"]
+    else:
+        stack = backend.get_stack(self._get_param("StackName"))
+        original, processed, stages = stack.submitted_template, stack.template, ["Original", "Processed"]
+    body = processed if stage == "Processed" and "Processed" in stages else original
+    return ActionResult({"TemplateBody": body, "StagesAvailable": stages})
 
 
 def _resource(stack: EmulatedStack, event: Any, timestamp_key: str) -> dict[str, Any]:
@@ -188,7 +254,7 @@ PATCHES = (
              describe_change_set=describe_change_set, delete_change_set=delete_change_set,
              execute_change_set=execute_change_set, list_change_sets=list_change_sets,
              list_stack_resources=list_stack_resources, describe_stack_resources=describe_stack_resources,
-             describe_stack_resource=describe_stack_resource),
+             describe_stack_resource=describe_stack_resource, get_template=get_template),
     # Inherited from BaseResponse: the patch puts it on CloudFormationResponse alone.
     Patch(f"{_RESPONSE}.call_action", call_action_serialised, Kind.FUNCTION,
           "one CloudFormation request at a time", wraps=True),

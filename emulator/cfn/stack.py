@@ -12,11 +12,27 @@ from moto.cloudformation.parsing import OutputMap, ResourceMap, parse_condition,
 
 from emulator.cfn.pacing import STACK_TYPE, Step, Timeline
 from emulator.cfn.resources import HOOKS
+from emulator.cfn.resources.apigateway import emulator_urls
 from emulator.cfn.resources.hooks import AttributeView
-from emulator.cfn.templates import check_parameters
+from emulator.cfn.templates import check_parameters, parse
 from emulator.state import STATE
 
 logger = logging.getLogger(__name__)
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return not isinstance(value, bool)
+
+
+def _number(value: Any) -> int | float:
+    try:
+        return int(str(value))
+    except ValueError:
+        return float(str(value))
 
 
 class NotCreatedError(ValidationError):
@@ -49,7 +65,16 @@ class EmulatedResourceMap(ResourceMap):
                    if "Default" not in spec and name not in self.input_parameters]
         if missing:
             raise ValidationError(message=f"Parameters: [{', '.join(missing)}] must have values")
+        for name, value in self.input_parameters.items():
+            if declared[name].get("Type") == "Number" and not _is_number(value):
+                raise ValidationError(message=f"Parameter '{name}' must be a number.")
         super().load_parameters()
+        for name, spec in declared.items():
+            # moto reads given Number values as numbers; a default (a string, as CloudFormation
+            # reads it) is read the same way, so Ref gives one type whichever supplied the value.
+            value = self.resolved_parameters.get(name)
+            if name not in self.input_parameters and spec.get("Type") == "Number" and _is_number(value):
+                self.resolved_parameters[name] = self._parsed_resources[name] = _number(value)
         check_parameters(self._template, self.resolved_parameters)
 
     def load(self) -> None:
@@ -143,7 +168,17 @@ class EmulatedStack(Stack):
         self._base_status = "CREATE_PENDING"
         self.last_updated_time: datetime.datetime | None = None
         self.deletion_time: datetime.datetime | None = None
+        # The template as submitted when a transform processed it into ``template``; else None.
+        self.original_template: str | None = None
         super().__init__(*args, **kwargs)
+
+    @property
+    def submitted_template(self) -> str:
+        """The template as the user sent it (GetTemplate's Original stage, UsePreviousTemplate)."""
+        return self.original_template if self.original_template is not None else self.template
+
+    def _parse_template(self) -> None:
+        self.template_dict = parse(self.template)
 
     def _create_resource_map(self) -> EmulatedResourceMap:
         resource_map = EmulatedResourceMap(
@@ -198,7 +233,11 @@ class EmulatedStack(Stack):
         """Evaluate a template's Outputs (default: the stack's) against the resources as they are now."""
         self.output_map = OutputMap(self.resource_map, template if template is not None else self.template_dict,
                                     self.stack_id)
-        return Stack.outputs.fget(self)  # type: ignore[attr-defined]
+        outputs = Stack.outputs.fget(self)  # type: ignore[attr-defined]
+        for output in outputs or []:
+            if isinstance(output.get("OutputValue"), str):
+                output["OutputValue"] = emulator_urls(output["OutputValue"], self.account_id)
+        return outputs
 
     def _add_stack_event(self, resource_status: str, resource_status_reason: str | None = None,
                          resource_properties: str | None = None) -> None:

@@ -13,12 +13,17 @@ import yaml
 from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import Stack
 
+from emulator.cfn.scalars import normalise, text as scalar_text
+
 # ${Name} or ${Name.Attribute} in Fn::Sub; ${!Literal} is an escaped literal.
 _SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")
 
 
 def parse(template_body: str | dict[str, Any]) -> dict[str, Any]:
-    """Parse a JSON or YAML template body (short-form tags included) into a dict."""
+    """Parse a JSON or YAML template body (short-form tags included) into a dict.
+
+    Scalars CloudFormation reads as strings are strings (``emulator/cfn/scalars.py``).
+    """
     if isinstance(template_body, dict):
         return template_body
     try:
@@ -27,7 +32,7 @@ def parse(template_body: str | dict[str, Any]) -> dict[str, Any]:
         raise ValidationError(message=f"Template format error: {err}") from err
     if not isinstance(parsed, dict):
         raise ValidationError(message="Template format error: JSON not well-formed.")
-    return parsed
+    return normalise(parsed)
 
 
 def references(node: Any) -> set[str]:
@@ -129,9 +134,9 @@ def check_parameters(template: dict[str, Any], values: dict[str, Any]) -> None:
             continue
         items = values[name] if isinstance(values[name], list) else [values[name]]
         for value in items:
-            text = str(value)
+            text = str(scalar_text(value))
             allowed = spec.get("AllowedValues")
-            if allowed is not None and text not in [str(a) for a in allowed]:
+            if allowed is not None and text not in [scalar_text(a) for a in allowed]:
                 raise _constraint_error(name, spec, f"Parameter '{name}' must be one of AllowedValues")
             pattern = spec.get("AllowedPattern")
             if pattern is not None and not re.fullmatch(pattern, text):

@@ -5,11 +5,12 @@ finds resource types (``CloudFormationModel.__subclasses__()``).
 """
 from __future__ import annotations
 
-from emulator.cfn.resources import builtin, codebuild, codecommit, policies, sns
+from emulator.cfn.resources import apigateway, awslambda, builtin, codebuild, codecommit, policies, sns
 from emulator.cfn.resources.hooks import TypeHooks
 
 HOOKS: dict[str, TypeHooks] = {
     **builtin.HOOKS, **codecommit.HOOKS, **codebuild.HOOKS, **policies.HOOKS, **sns.HOOKS,
+    **awslambda.HOOKS, **apigateway.HOOKS,
 }
 
 

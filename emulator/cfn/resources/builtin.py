@@ -18,6 +18,7 @@ from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.utilities.utils import get_partition
 
+from emulator.cfn.resources import aws_managed
 from emulator.cfn.resources.hooks import TypeHooks, tag_dict
 
 
@@ -123,6 +124,7 @@ def _attach_role_policies(role_name: str, wanted: list[str], current: list[str],
             backend.detach_role_policy(arn, role_name)
     for arn in wanted:
         if arn not in current:
+            aws_managed.ensure(arn, account_id, region)
             backend.attach_role_policy(arn, role_name)
 
 
