@@ -20,7 +20,6 @@ import threading
 import time
 import uuid
 import zipfile
-from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,13 +29,13 @@ from moto.utilities.utils import get_partition
 from emulator.codecommit.clone_urls import base_url
 from emulator.lambda_runtime import entrypoint
 from emulator.lambda_runtime.function import RESERVED, FunctionConfig
+from emulator.lambda_runtime.logs import FunctionLog
 from emulator.lambda_runtime.runtime_api import Invocation, Result, RuntimeAPI
 
 logger = logging.getLogger(__name__)
 
 INIT_SECONDS = 10.0  # Lambda's limit on the init phase of an on-demand environment
 STOP_GRACE_SECONDS = 2.0
-OUTPUT_LINES_KEPT = 500
 # Lambda's defaults for the variables a function may override.
 _UNRESERVED_DEFAULTS = {
     "LANG": "en_US.UTF-8",
@@ -50,13 +49,13 @@ class ExecutionEnvironment:
 
     def __init__(self, config: FunctionConfig) -> None:
         self.config = config
-        self.output: deque[str] = deque(maxlen=OUTPUT_LINES_KEPT)
         self.starts = 0  # cold starts so far, for tests and the logs
         self._lock = threading.Lock()
         self._api: RuntimeAPI | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._exited = threading.Event()
         self._task_root: Path | None = None
+        self._log: FunctionLog | None = None
 
     @property
     def running(self) -> bool:
@@ -67,24 +66,36 @@ class ExecutionEnvironment:
         """Run one event through the function and return what it answered."""
         request_id = str(uuid.uuid4())
         with self._lock:
+            init_ms = None
             if self._process is None:
+                started = time.monotonic()
                 failure = self._start(request_id)
                 if failure is not None:
                     self._teardown()
                     return failure
-            assert self._api is not None
-            timeout = float(self.config.timeout)
+                init_ms = (time.monotonic() - started) * 1000
+            assert self._api is not None and self._log is not None
+            log, timeout = self._log, float(self.config.timeout)
             invocation = Invocation(request_id, payload, self.config.arn, deadline=time.time() + timeout)
+            log.start(request_id, self.config.version)
+            started = time.monotonic()
             self._api.submit(invocation)
+            status = "success"
             if not invocation.done.wait(timeout):
-                invocation.finish(Result.error(
-                    "Sandbox.Timedout", f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"))
+                message = f"Task timed out after {timeout:.2f} seconds"
+                invocation.finish(Result.error("Sandbox.Timedout", f"RequestId: {request_id} Error: {message}"))
+                log.write(f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%S.%f}"[:-3] + f"Z {request_id} {message}")
                 logger.info("function %s timed out after %.2f s; its environment is reset",
                             self.config.name, timeout)
+                status = "timeout"
                 self._teardown()
             elif self._exited.is_set():
                 self._teardown()
             assert invocation.result is not None
+            if status == "success" and invocation.result.failed:
+                status = "error"
+            log.end(request_id, status)
+            log.report(request_id, (time.monotonic() - started) * 1000, self.config.memory_size, init_ms)
             return invocation.result
 
     def close(self) -> None:
@@ -105,13 +116,17 @@ class ExecutionEnvironment:
             error_type = getattr(err, "error_type", "Runtime.InvalidEntrypoint")
             logger.warning("function %s cannot start: %s", self.config.name, err)
             return Result.error(error_type, f"RequestId: {request_id} Error: {err}")
+        stream = f"{datetime.now(timezone.utc):%Y/%m/%d}/[{self.config.version}]{uuid.uuid4().hex}"
+        self._log = FunctionLog(self.config.account_id, self.config.region, self.config.log_group, stream,
+                                json_format=self.config.log_format.upper() == "JSON")
+        self._log.init_start(self.config.runtime)
         self._api = RuntimeAPI()
         self._process = subprocess.Popen(
-            argv, cwd=self._task_root, env=self._variables(self._api.address, self._task_root),
+            argv, cwd=self._task_root, env=self._variables(self._api.address, self._task_root, stream),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a teardown also ends what it started
         )
-        threading.Thread(target=self._watch, args=(self._process, self._api), daemon=True,
+        threading.Thread(target=self._watch, args=(self._process, self._api, self._log), daemon=True,
                          name=f"lambda-{self.config.name[:30]}").start()
         logger.info("function %s: environment started (%s)", self.config.name, " ".join(argv))
         return self._wait_for_init(request_id)
@@ -132,9 +147,8 @@ class ExecutionEnvironment:
         return Result.error("Sandbox.Timedout", f"RequestId: {request_id} Error: Init phase timed out after "
                                                 f"{INIT_SECONDS:.2f} seconds")
 
-    def _variables(self, runtime_api: str, task_root: Path) -> dict[str, str]:
+    def _variables(self, runtime_api: str, task_root: Path, log_stream: str) -> dict[str, str]:
         config = self.config
-        now = datetime.now(timezone.utc)
         reserved = {
             "AWS_LAMBDA_RUNTIME_API": runtime_api,
             "_HANDLER": config.handler,
@@ -145,7 +159,7 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_FUNCTION_VERSION": config.version,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"{now:%Y/%m/%d}/[{config.version}]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             # Lambda's are /var/task and /var/runtime; here the code lives in a directory of its own.
             "LAMBDA_TASK_ROOT": str(task_root),
             "LAMBDA_RUNTIME_DIR": str(task_root),
@@ -162,12 +176,12 @@ class ExecutionEnvironment:
 
     # ---- the process ----
 
-    def _watch(self, process: subprocess.Popen[bytes], api: RuntimeAPI) -> None:
-        """Keep the process's output; when it exits, fail the events it still held."""
+    def _watch(self, process: subprocess.Popen[bytes], api: RuntimeAPI, log: FunctionLog) -> None:
+        """Log the process's output; when it exits, fail the events it still held."""
         assert process.stdout is not None
         for raw in process.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
-            self.output.append(line)
+            log.write(line)
             logger.debug("function %s: %s", self.config.name, line)
         code = process.wait()
         self._exited.set()
@@ -176,7 +190,7 @@ class ExecutionEnvironment:
 
     def _teardown(self) -> None:
         process, api, root = self._process, self._api, self._task_root
-        self._process = self._api = self._task_root = None
+        self._process = self._api = self._task_root = self._log = None
         if process is not None and process.poll() is None:
             _signal_group(process, signal.SIGTERM)
             try:

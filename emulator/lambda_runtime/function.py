@@ -41,6 +41,7 @@ class FunctionConfig:
     timeout: int
     role: str
     log_group: str
+    log_format: str
     variables: dict[str, str] = field(hash=False)
     code: bytes = field(repr=False, hash=False)
 
@@ -69,6 +70,7 @@ def config_of(model: Any) -> FunctionConfig:
         timeout=int(model.timeout),
         role=model.role,
         log_group=logging_config.get("LogGroup") or f"/aws/lambda/{model.function_name}",
+        log_format=logging_config.get("LogFormat") or "Text",
         variables={str(k): str(v) for k, v in (model.environment_vars or {}).items()},
         code=_code(model),
     )

@@ -79,7 +79,9 @@ class RuntimeAPI:
         self.init_failed = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="lambda-runtime-api", daemon=True)
+        # A short poll interval: close() waits for the loop to notice, on the path of a cold start.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="lambda-runtime-api", daemon=True)
         self._thread.start()
 
     @property

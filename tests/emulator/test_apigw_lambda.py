@@ -11,11 +11,13 @@ import time
 
 import pytest
 import requests
+from moto.awslambda.models import lambda_backends
 
 from emulator.lambda_runtime import pool
 from tests.accounts import DEFAULT_ACCOUNT
 from tests.emulator.helpers import REGION
 from tests.emulator.lambda_helpers import build_sample_app, deploy, script_runtime
+from tests.waiting import wait_for
 
 INTERNAL_ERROR = {"message": "Internal server error"}
 
@@ -237,3 +239,42 @@ def test_a_function_whose_code_came_from_s3_runs_that_code(emulator, client):
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["resource"] == "/hello"
+
+
+def _log_messages(client, group: str) -> list[str]:
+    logs = client("logs")
+    streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    return [event["message"] for stream in streams
+            for event in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])["events"]]
+
+
+@pytest.mark.slow
+def test_the_function_s_output_goes_to_its_log_group_between_lambda_s_lines(emulator, client, sample_app_zip):
+    endpoint = deploy(emulator, client, sample_app_zip)
+    request_id = endpoint.get().headers["x-amzn-RequestId"]
+
+    messages = wait_for(lambda: (m := _log_messages(client, "/aws/lambda/hello")) and m[-1].startswith("REPORT")
+                        and m, timeout=10, what="the invocation's REPORT line")
+
+    assert messages[0] == "INIT_START Runtime Version: provided:al2023.emulator"
+    assert '"function started"' in messages[1]  # the init phase's own output, before the event
+    assert messages[2].startswith("START RequestId: ") and messages[2].endswith(" Version: $LATEST")
+    handled = [json.loads(m) for m in messages if m.startswith("{") and '"request handled"' in m]
+    assert [(h["status"], h["apiRequestId"]) for h in handled] == [(200, request_id)]
+    assert any(m.startswith("END RequestId: ") for m in messages)
+    assert "Init Duration: " in messages[-1]
+
+
+def test_a_json_log_format_writes_lambda_s_lines_as_platform_records(emulator, client):
+    endpoint = deploy(emulator, client, script_runtime(ECHO))
+    # What the emulator's AWS::Lambda::Function keeps of LoggingConfig (moto's API has no field for it).
+    function = lambda_backends[DEFAULT_ACCOUNT][REGION].get_function(endpoint.function_name)
+    function.logging_config = {"LogFormat": "JSON", "LogGroup": "/custom/hello"}
+    endpoint.get()
+
+    records = wait_for(lambda: (m := _log_messages(client, "/custom/hello")) and len(m) >= 4 and m,
+                       timeout=10, what="the invocation's platform records")
+
+    assert [json.loads(m)["type"] for m in records] == [
+        "platform.initStart", "platform.start", "platform.runtimeDone", "platform.report"]
+    assert json.loads(records[2])["record"]["status"] == "success"
