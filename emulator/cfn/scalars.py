@@ -4,8 +4,8 @@ PyYAML turns ``true`` into True and ``30`` into 30; CloudFormation keeps paramet
 ``AllowedValues``, defaults, mapping keys and values, and the operands of ``Fn::Equals``,
 ``Fn::Join``, ``Fn::Sub`` and ``Fn::FindInMap`` as strings, compared case-sensitively: ``true``
 is "true" (never Python's "True"). Property values become strings where the resource's registry
-schema says the property is a string (tag values, environment variables, ...), and keep their
-type where it says boolean or integer.
+schema says the property is a string (tag values, environment variables, ...); a string becomes a
+boolean or a number where the schema says so (a mapping value for RetentionInDays).
 """
 from __future__ import annotations
 
@@ -82,6 +82,10 @@ def normalise(template: dict[str, Any]) -> dict[str, Any]:
         result["Parameters"] = _parameters(result["Parameters"])
     if "Mappings" in result:
         result["Mappings"] = _mappings(result["Mappings"])
+    if isinstance(result.get("Outputs"), dict):
+        result["Outputs"] = {name: ({**output, "Value": text(output["Value"])}
+                                    if isinstance(output, dict) and "Value" in output else output)
+                             for name, output in result["Outputs"].items()}
     return result
 
 
@@ -97,11 +101,31 @@ def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return node if isinstance(node, dict) else {}
 
 
+def _number(value: str) -> Any:
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            return value  # the resource's handler refuses it, as on AWS
+
+
+# A string where the schema wants another type: CloudFormation converts it (a Ref to a parameter,
+# a mapping value, a Join) before the resource's handler sees it.
+_FROM_STRING = {
+    "integer": _number, "number": _number,
+    "boolean": lambda value: {"true": True, "false": False}.get(value.lower(), value),
+}
+
+
 def _coerce(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
     node = _resolve(node, root)
     kind = node.get("type")
     if kind == "string":
         return text(value)
+    if isinstance(value, str) and isinstance(kind, str) and kind in _FROM_STRING:
+        return _FROM_STRING[kind](value)
     if isinstance(value, dict) and (kind in (None, "object")):
         properties = node.get("properties") or {}
         patterns = list((node.get("patternProperties") or {}).values())
