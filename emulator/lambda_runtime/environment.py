@@ -98,7 +98,16 @@ class ExecutionEnvironment:
             log.report(request_id, (time.monotonic() - started) * 1000, self.config.memory_size, init_ms)
             return invocation.result
 
+    def retire(self) -> None:
+        """End the environment once the event it may be running is answered (its function changed)."""
+        with self._lock:
+            self._teardown()
+
     def close(self) -> None:
+        """End the environment now; an event it is running fails (reset, exit)."""
+        process = self._process
+        if process is not None:
+            _signal_group(process, signal.SIGKILL)
         with self._lock:
             self._teardown()
 

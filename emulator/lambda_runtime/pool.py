@@ -40,7 +40,7 @@ def invoke(function: Any, payload: bytes) -> Result:
     if stale is not None:
         logger.info("function %s changed: its warm environment is replaced", config.name)
         # Off the request's path: it waits for the event the old environment may still be running.
-        threading.Thread(target=stale.close, name="lambda-retire", daemon=True).start()
+        threading.Thread(target=stale.retire, name="lambda-retire", daemon=True).start()
     return environment.invoke(payload)
 
 

@@ -278,3 +278,36 @@ def test_a_json_log_format_writes_lambda_s_lines_as_platform_records(emulator, c
     assert [json.loads(m)["type"] for m in records] == [
         "platform.initStart", "platform.start", "platform.runtimeDone", "platform.report"]
     assert json.loads(records[2])["record"]["status"] == "success"
+
+
+def test_an_integration_timeout_shorter_than_the_function_s_answers_504(emulator, client):
+    endpoint = deploy(emulator, client, timeout=20, code=script_runtime("next_event()\ntime.sleep(15)"))
+    apigw = client("apigateway")
+    resource = next(r["id"] for r in apigw.get_resources(restApiId=endpoint.api_id)["items"] if r["path"] == "/hello")
+    apigw.put_integration(
+        restApiId=endpoint.api_id, resourceId=resource, httpMethod="GET", type="AWS_PROXY",
+        integrationHttpMethod="POST", timeoutInMillis=500,
+        uri=apigw.get_integration(restApiId=endpoint.api_id, resourceId=resource, httpMethod="GET")["uri"])
+
+    started = time.monotonic()
+    answer = endpoint.get()
+
+    assert (answer.status_code, answer.json()) == (504, {"message": "Endpoint request timed out"})
+    assert time.monotonic() - started < 5
+
+
+def test_a_stage_variable_in_the_integration_uri_picks_the_function(emulator, client):
+    endpoint = deploy(emulator, client, script_runtime(ECHO))
+    apigw = client("apigateway")
+    resource = next(r["id"] for r in apigw.get_resources(restApiId=endpoint.api_id)["items"] if r["path"] == "/hello")
+    apigw.put_integration(
+        restApiId=endpoint.api_id, resourceId=resource, httpMethod="GET", type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/arn:aws:lambda:{REGION}:"
+            f"{DEFAULT_ACCOUNT}:function:${{stageVariables.fn}}/invocations")
+    apigw.create_deployment(restApiId=endpoint.api_id, stageName="vars", variables={"fn": endpoint.function_name})
+
+    answer = requests.get(endpoint.base.replace("/staging", "/vars") + "/hello", timeout=30)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["stageVariables"] == {"fn": endpoint.function_name}
