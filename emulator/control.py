@@ -8,12 +8,13 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from emulator.state import STATE, ActionFailure, ResourceFailure
+from emulator.state import STATE, ActionFailure, EventFault, ResourceFailure
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "/_emulator"
 OPERATIONS = ("CREATE", "UPDATE", "DELETE")
+EVENT_FAULTS = ("duplicate", "drop", "reorder")
 DEFAULT_ACCOUNT = "123456789012"  # moto's default credentials' account
 DEFAULT_REGION = "us-east-1"
 
@@ -64,7 +65,7 @@ def _count(data: dict[str, Any]) -> int:
     return value
 
 
-def parse_failure(data: dict[str, Any]) -> ResourceFailure | ActionFailure:
+def parse_failure(data: dict[str, Any]) -> ResourceFailure | ActionFailure | EventFault:
     """Turn a ``POST /_emulator/failures`` body into a failure rule."""
     kind = data.get("type")
     if kind == "resource":
@@ -87,7 +88,13 @@ def parse_failure(data: dict[str, Any]) -> ResourceFailure | ActionFailure:
             reason=_text(data, "reason", default="Injected failure") or "Injected failure",
             remaining=_count(data),
         )
-    raise ControlInputError("'type' must be 'resource' or 'action'")
+    if kind == "event":
+        fault = _text(data, "fault", required=True)
+        if fault not in EVENT_FAULTS:
+            raise ControlInputError(f"'fault' must be one of {', '.join(EVENT_FAULTS)}")
+        return EventFault(fault=fault, source=_text(data, "source"), detail_type=_text(data, "detail_type"),
+                          remaining=_count(data))
+    raise ControlInputError("'type' must be 'resource', 'action' or 'event'")
 
 
 def _failures_json() -> dict[str, Any]:
@@ -95,6 +102,7 @@ def _failures_json() -> dict[str, Any]:
         return {
             "resource": [asdict(f) for f in STATE.resource_failures],
             "action": [asdict(f) for f in STATE.action_failures],
+            "event": [asdict(f) for f in STATE.event_faults],
         }
 
 
@@ -147,6 +155,8 @@ def create_control_app() -> Flask:
             with STATE.lock:
                 if isinstance(failure, ResourceFailure):
                     STATE.resource_failures.append(failure)
+                elif isinstance(failure, EventFault):
+                    STATE.event_faults.append(failure)
                 else:
                     STATE.action_failures.append(failure)
             logger.info("failure injected: %s", failure)
@@ -155,6 +165,7 @@ def create_control_app() -> Flask:
             with STATE.lock:
                 STATE.resource_failures.clear()
                 STATE.action_failures.clear()
+                STATE.event_faults.clear()
         return jsonify(_failures_json())
 
     @app.route(f"{PREFIX}/stats", methods=["GET", "DELETE"])
@@ -164,6 +175,14 @@ def create_control_app() -> Flask:
         if request.method == "DELETE":
             stats_module.reset()
         return jsonify(calls=stats_module.snapshot())
+
+    @app.route(f"{PREFIX}/events", methods=["GET", "DELETE"])
+    def events():  # type: ignore[no-untyped-def]
+        from emulator import eventbridge
+
+        if request.method == "DELETE":
+            eventbridge.reset_stats()
+        return jsonify(eventbridge.stats())
 
     @app.post(f"{PREFIX}/push")
     def push():  # type: ignore[no-untyped-def]

@@ -35,6 +35,20 @@ class ActionFailure:
 
 
 @dataclass
+class EventFault:
+    """Misdeliver events a service puts on a default bus, as EventBridge's best effort may.
+
+    ``fault``: "duplicate" (delivered twice), "drop" (never delivered) or "reorder" (held back and
+    delivered after the next event). Empty source/detail type match any.
+    """
+
+    fault: str
+    source: str = ""
+    detail_type: str = ""
+    remaining: int = -1
+
+
+@dataclass
 class ControlState:
     # Seconds one step takes: one resource event for stacks, one action for pipelines.
     pace: float = 0.0
@@ -44,6 +58,7 @@ class ControlState:
     simulate_actions: bool = False
     resource_failures: list[ResourceFailure] = field(default_factory=list)
     action_failures: list[ActionFailure] = field(default_factory=list)
+    event_faults: list[EventFault] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _reset_hooks: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _random: random.Random = field(default_factory=random.Random, repr=False)
@@ -61,6 +76,7 @@ class ControlState:
             self.simulate_actions = False
             self.resource_failures.clear()
             self.action_failures.clear()
+            self.event_faults.clear()
             for hook in list(self._reset_hooks):
                 hook()
 
@@ -101,6 +117,19 @@ class ControlState:
                 if failure.remaining > 0:
                     failure.remaining -= 1
                 return failure
+            return None
+
+    def take_event_fault(self, source: str, detail_type: str) -> EventFault | None:
+        """Return (and count down) the first injected event fault matching this event."""
+        with self.lock:
+            for fault in self.event_faults:
+                if fault.remaining == 0:
+                    continue
+                if (fault.source and fault.source != source) or (fault.detail_type and fault.detail_type != detail_type):
+                    continue
+                if fault.remaining > 0:
+                    fault.remaining -= 1
+                return fault
             return None
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from moto.cloudformation.models import Event
 from moto.core.utils import utcnow
 
+from emulator.eventbridge import cfn_events
+
 STACK_TYPE = "AWS::CloudFormation::Stack"
 
 
@@ -81,6 +83,7 @@ class Timeline:
             final_status=steps[-1].status, outputs=outputs, replaced_copies=replaced,
         )
         self.operations.append(operation)
+        cfn_events.scheduled(stack, events)  # AWS pushes each event to EventBridge when it is due
         return operation
 
     def visible_events(self, now: datetime.datetime | None = None) -> list[Event]:

@@ -20,6 +20,8 @@ from typing import Any
 
 from emulator.codepipeline.actions import complete_run, job_outcome, start_run
 from emulator.codepipeline.models import ActionRun, Execution, next_seq
+from emulator.eventbridge import pipeline_events as events
+from emulator.eventbridge.clock import CLOCK
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ def advance(pipeline: Any, now: float) -> None:
         at, run = min(due, key=lambda pair: (pair[0], pair[1].seq))
         execution = pipeline.executions[run.execution_id]
         complete_run(run, at)
+        events.action(pipeline, execution, run, run.status, at)
         execution.last_update = at
         settle(pipeline, execution, at)
 
@@ -80,6 +83,7 @@ def start(pipeline: Any, execution: Execution) -> Execution:
     pipeline.executions[execution.execution_id] = execution
     logger.info("execution %s of %s started (%s)", execution.execution_id, execution.pipeline_name,
                 execution.trigger_type)
+    events.execution(pipeline, execution, "InProgress", execution.start)
     _arrive(pipeline, execution, 0, execution.start)
     return execution
 
@@ -110,6 +114,7 @@ def stop(pipeline: Any, execution: Execution, abandon: bool, reason: str | None,
     execution.stop_reason = reason
     if execution.phase != "running":
         execution.finish("Stopped", at)
+        events.execution(pipeline, execution, "Stopped", at)
         return
     for run in execution.current_runs():
         # An approval cannot finish by itself, so even "stop and wait" abandons it.
@@ -118,8 +123,11 @@ def stop(pipeline: Any, execution: Execution, abandon: bool, reason: str | None,
             if run.job is not None:
                 run.job.abandon()
             run.finish("Abandoned", at)
+            events.action(pipeline, execution, run, "Abandoned", at)
     execution.status = "Stopping"
     execution.stage_status[execution.stage_name] = "Stopping"
+    events.execution(pipeline, execution, "Stopping", at)
+    events.stage(pipeline, execution, execution.stage_name, "Stopping", at)
     execution.last_update = at
     settle(pipeline, execution, at)
 
@@ -136,6 +144,7 @@ def retry(pipeline: Any, execution: Execution, stage_name: str, all_actions: boo
     execution.status = "InProgress"
     execution.status_summary = None
     execution.stop_reason = None
+    events.execution(pipeline, execution, "Resumed", at)
     _enter(pipeline, execution, at, only)
 
 
@@ -166,6 +175,7 @@ def latest_in_stage(pipeline: Any, stage_name: str) -> Execution | None:
 def _arrive(pipeline: Any, execution: Execution, index: int, at: float) -> None:
     if index >= len(execution.stages):
         execution.finish("Succeeded", at)
+        events.execution(pipeline, execution, "Succeeded", at)
         logger.info("execution %s of %s succeeded", execution.execution_id, execution.pipeline_name)
         return
     execution.stage_index = index
@@ -177,6 +187,7 @@ def _arrive(pipeline: Any, execution: Execution, index: int, at: float) -> None:
             for older in waiting(pipeline, stage_name):
                 if older is not execution:
                     older.finish("Superseded", at)
+                    events.execution(pipeline, older, "Superseded", at)
                     logger.info("execution %s superseded by %s at %s", older.execution_id,
                                 execution.execution_id, stage_name)
         return
@@ -188,6 +199,8 @@ def _enter(pipeline: Any, execution: Execution, at: float, only: set[str] | None
     execution.phase = "running"
     execution.stage_status[stage["name"]] = "InProgress"
     execution.stage_entered[stage["name"]] = (at, next_seq())
+    events.stage(pipeline, execution, stage["name"], "Resumed" if execution.stage_attempts.get(stage["name"]) else
+                 "InProgress", at)
     execution.last_update = at
     execution.pending = set(only) if only is not None else {a["name"] for a in stage["actions"]}
     _start_next_group(pipeline, execution, at)
@@ -203,13 +216,17 @@ def _start_next_group(pipeline: Any, execution: Execution, at: float) -> None:
     for action in remaining:
         if run_order(action) == order:
             execution.pending.discard(action["name"])
-            start_run(execution, action, at, region_of(pipeline), account_of(pipeline), str(pipeline._arn),
-                      lambda: wake(pipeline))
+            run = start_run(execution, action, at, region_of(pipeline), account_of(pipeline), str(pipeline._arn),
+                            lambda: wake(pipeline))
+            events.action(pipeline, execution, run, "InProgress", at)
+            if run.due is not None:  # a timed action ends at its moment even if nobody reads the pipeline
+                CLOCK.at(run.due, lambda: wake(pipeline))
 
 
 def _leave(pipeline: Any, execution: Execution, at: float) -> None:
     stage_name = execution.stage_name
     execution.stage_status[stage_name] = "Succeeded"
+    events.stage(pipeline, execution, stage_name, "Succeeded", at)
     execution.phase = "arriving"
     _release(pipeline, stage_name, at)
     _arrive(pipeline, execution, execution.stage_index + 1, at)
@@ -220,6 +237,8 @@ def _end_in_stage(pipeline: Any, execution: Execution, at: float, status: str, s
     execution.stage_status[stage_name] = status
     execution.pending.clear()
     execution.finish(status, at, summary)
+    events.stage(pipeline, execution, stage_name, status, at)
+    events.execution(pipeline, execution, status, at)
     logger.info("execution %s of %s %s in %s", execution.execution_id, execution.pipeline_name,
                 status.lower(), stage_name)
     _release(pipeline, stage_name, at)
@@ -238,6 +257,7 @@ def decide(pipeline: Any, execution: Execution, run: ActionRun, approved: bool, 
     run.updated_by = caller
     run.summary = summary or None
     run.finish("Succeeded" if approved else "Failed", at)
+    events.action(pipeline, execution, run, run.status, at)
     execution.last_update = at
     logger.info("approval %s/%s of execution %s %s by %s", run.stage_name, run.name,
                 execution.execution_id, "approved" if approved else "rejected", caller)

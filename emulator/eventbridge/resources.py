@@ -1,0 +1,138 @@
+"""The templates' EventBridge and SQS glue: ``AWS::Events::EventBusPolicy``, ``AWS::SQS::QueuePolicy``,
+and in-place updates of ``AWS::Events::EventBus`` (moto would delete the bus, and its rules, to update it).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.events.models import EventBusPolicyStatement, events_backends
+from moto.sqs.models import sqs_backends
+
+from emulator.cfn.resources import register_hooks
+from emulator.cfn.resources.hooks import TypeHooks
+from emulator.cfn.resources.model import EmulatedResource
+
+
+def _bus(account_id: str, region: str, name_or_arn: str) -> Any:
+    name = name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+    return events_backends[account_id][region].describe_event_bus(name or "default")
+
+
+class EventBusPolicy(EmulatedResource, CloudFormationModel):
+    """One statement of an event bus's resource policy; Ref is the statement id."""
+
+    TYPE = "AWS::Events::EventBusPolicy"
+
+    def __init__(self, account_id: str, region_name: str, bus_name: str, statement_id: str) -> None:
+        super().__init__(account_id, region_name)
+        self.bus_name = bus_name
+        self.statement_id = statement_id
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.statement_id
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> EventBusPolicy:
+        properties = cloudformation_json["Properties"]
+        policy = cls(account_id, region_name, properties.get("EventBusName", "default"), properties["StatementId"])
+        policy.put(properties)
+        return policy
+
+    def put(self, properties: dict[str, Any]) -> None:
+        bus = _bus(self.account_id, self.region_name, self.bus_name)
+        statement = properties.get("Statement")
+        if statement is None:  # the older Action/Principal/Condition form
+            statement = {"Effect": "Allow", "Action": properties.get("Action", "events:PutEvents"),
+                         "Principal": {"AWS": properties["Principal"]} if properties.get("Principal") != "*" else "*"}
+            if properties.get("Condition"):
+                condition = properties["Condition"]
+                statement["Condition"] = {condition["Type"]: {condition["Key"]: condition["Value"]}}
+        statement = json.loads(json.dumps(statement))
+        statement.setdefault("Resource", bus.arn)
+        statement["Sid"] = self.statement_id
+        bus._statements[self.statement_id] = EventBusPolicyStatement.from_dict(statement)
+
+    def remove(self) -> None:
+        _bus(self.account_id, self.region_name, self.bus_name)._statements.pop(self.statement_id, None)
+
+
+def _update_bus_policy(existing: Any, properties: dict[str, Any], account_id: str, region: str) -> Any:
+    existing.model.put(properties)
+    return existing.model
+
+
+def _delete_bus_policy(existing: Any, account_id: str, region: str) -> None:
+    existing.model.remove()
+
+
+class QueuePolicy(EmulatedResource, CloudFormationModel):
+    """One policy document set on several queues; Ref is a generated id."""
+
+    TYPE = "AWS::SQS::QueuePolicy"
+    ATTRIBUTES = {"Id": lambda policy: policy.policy_id}
+
+    def __init__(self, account_id: str, region_name: str, policy_id: str, queues: list[str]) -> None:
+        super().__init__(account_id, region_name)
+        self.policy_id = policy_id
+        self.queues = queues
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.policy_id
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> QueuePolicy:
+        properties = cloudformation_json["Properties"]
+        policy = cls(account_id, region_name, resource_name, list(properties["Queues"]))
+        policy.put(properties["PolicyDocument"])
+        return policy
+
+    def _queues(self) -> list[Any]:
+        backend = sqs_backends[self.account_id][self.region_name]
+        return [backend.get_queue(url.rstrip("/").rsplit("/", 1)[-1]) for url in self.queues]
+
+    def put(self, document: Any) -> None:
+        for queue in self._queues():
+            queue.policy = document if isinstance(document, str) else json.dumps(document)
+
+    def remove(self) -> None:
+        for queue in self._queues():
+            queue.policy = None
+
+
+def _update_queue_policy(existing: Any, properties: dict[str, Any], account_id: str, region: str) -> Any:
+    existing.model.remove()
+    existing.model.queues = list(properties["Queues"])
+    existing.model.put(properties["PolicyDocument"])
+    return existing.model
+
+
+def _delete_queue_policy(existing: Any, account_id: str, region: str) -> None:
+    existing.model.remove()
+
+
+def _bus_configured(bus: Any, properties: dict[str, Any], account_id: str, region: str) -> None:
+    """Apply what moto's model ignores (it reads only the name)."""
+    bus.description = properties.get("Description")
+    bus.kms_key_identifier = properties.get("KmsKeyIdentifier")
+    bus.dead_letter_config = properties.get("DeadLetterConfig")
+
+
+def _update_bus(existing: Any, properties: dict[str, Any], account_id: str, region: str) -> Any:
+    _bus_configured(existing.model, properties, account_id, region)
+    return existing.model
+
+
+register_hooks("AWS::Events::EventBusPolicy", TypeHooks(update=_update_bus_policy, delete=_delete_bus_policy))
+register_hooks("AWS::SQS::QueuePolicy", TypeHooks(update=_update_queue_policy, delete=_delete_queue_policy))
+register_hooks("AWS::Events::EventBus", TypeHooks(after_create=_bus_configured, update=_update_bus,
+                                                  attributes={"Name": lambda bus: bus.name}))
