@@ -7,7 +7,6 @@ DurationSeconds limits, and reports the caller's identity as AWS does.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -23,8 +22,9 @@ from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
 from werkzeug.exceptions import HTTPException
 
-from emulator.iam_conditions import as_list, condition_matches, glob, policy_values
+from emulator.iam_conditions import as_list
 from emulator.patches import MOTO, Kind, Patch
+from emulator.policy import PolicyRequest, decide
 
 logger = logging.getLogger(__name__)
 
@@ -98,46 +98,26 @@ def _assumed_role_caller(account_id: str, partition: str, access_key_id: str, ro
 
 def trust_allows(policy_document: str | dict[str, Any], caller: Caller, external_id: str | None) -> bool:
     """Evaluate a role's trust policy for ``sts:AssumeRole`` by ``caller``: an explicit Deny wins."""
-    context = {
+    context: dict[str, str | None] = {
         "aws:principalarn": caller.principal_arn,
         "aws:principalaccount": caller.account_id,
         "aws:principaltype": caller.principal_type,
+        "sts:externalid": external_id,
     }
-    if external_id is not None:
-        context["sts:externalid"] = external_id
-    return _evaluate(policy_document, lambda principal: aws_principal_matches(principal, caller), context)
+    return _allows(policy_document, lambda principal: aws_principal_matches(principal, caller), context)
 
 
 def trust_allows_service(policy_document: str | dict[str, Any], service: str) -> bool:
     """Whether a trust policy lets an AWS service (e.g. codepipeline.amazonaws.com) assume the role."""
-    return _evaluate(policy_document, lambda principal: _service_principal_matches(principal, service), {})
+    return _allows(policy_document, lambda principal: _service_principal_matches(principal, service), {})
 
 
-def _evaluate(policy_document: str | dict[str, Any], principal_matches: Any, context: dict[str, str]) -> bool:
-    document = json.loads(policy_document) if isinstance(policy_document, str) else policy_document
-    statements = document.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    allowed = False
-    for statement in statements:
-        if not _action_matches(statement) or "Principal" not in statement:
-            continue
-        if not principal_matches(statement["Principal"]):
-            continue
-        if not _conditions_match(statement.get("Condition", {}), context):
-            continue
-        if statement.get("Effect") == "Deny":
-            return False
-        allowed = allowed or statement.get("Effect") == "Allow"
-    return allowed
-
-
-def _action_matches(statement: dict[str, Any]) -> bool:
-    if "Action" in statement:
-        return any(glob(str(p).lower(), ASSUME_ROLE.lower()) for p in as_list(statement["Action"]))
-    if "NotAction" in statement:
-        return not any(glob(str(p).lower(), ASSUME_ROLE.lower()) for p in as_list(statement["NotAction"]))
-    return False
+def _allows(policy_document: str | dict[str, Any], names_caller: Any, context: dict[str, str | None]) -> bool:
+    # A trust policy has no Resource element: the role it is attached to is the resource.
+    decision = decide(policy_document, PolicyRequest(ASSUME_ROLE, None, names_caller, context))
+    for reason in decision.unevaluated:
+        logger.warning("trust policy not fully emulated: %s", reason)
+    return decision.allowed
 
 
 def aws_principal_matches(principal: Any, caller: Caller) -> bool:
@@ -166,19 +146,6 @@ def _service_principal_matches(principal: Any, service: str) -> bool:
     if principal == "*":
         return True
     return isinstance(principal, dict) and service in [str(s) for s in as_list(principal.get("Service", []))]
-
-
-def _conditions_match(conditions: dict[str, Any], context: dict[str, str]) -> bool:
-    """Every operator and every key must match; any one listed value of a key suffices."""
-    for operator, keys in conditions.items():
-        for key, expected in keys.items():
-            matched = condition_matches(operator, context.get(key.lower()), policy_values(expected))
-            if matched is None:
-                logger.warning("trust policy condition operator %s is not emulated; treating it as no match",
-                               operator)
-            if not matched:
-                return False
-    return True
 
 
 def _assume_role(original: Any, self: TokenResponse) -> Any:
