@@ -105,7 +105,7 @@ def _application_stages(snapshot: PipelineSnapshot | None, now: datetime, pipeli
         text = f"The {label} stack: {stage_name} {status}" + (f" with {commit}" if commit else "")
         lines.append(Line(text + ".", _pipeline_tone(status)))
     age = pipeline_presenters.freshness(snapshot, now)
-    lines[-1] = Line(lines[-1].text, lines[-1].tone, pipeline_url, age.removesuffix(".").lower())
+    lines[-1] = Line(lines[-1].text, lines[-1].tone, pipeline_url, f"Pipeline ({age.removesuffix('.').lower()})")
     return lines
 
 

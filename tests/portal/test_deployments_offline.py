@@ -147,6 +147,7 @@ def test_says_it_works_against_the_emulator_and_shows_no_aws_links(client, auth,
     assert not re.search(r'href="https://[^"]*amazonaws?\.com', page) and "codecommit::" not in page
     assert 'class="console"' not in page and "Open it in the AWS console" not in page
     assert "Every output of the build stack, as the emulator reports them" in text(page)
+    assert f'href="/pipelines/{ready_setup.id}" id="handover-pipeline-link"' in page
     setup_page = page_of(client, f"/setups/{ready_setup.id}/deployments")
     assert f"Clone URL {clone} the push commands are on the apply's page" in text(setup_page)
     assert "git-codecommit" not in setup_page

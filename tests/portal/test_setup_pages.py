@@ -110,7 +110,7 @@ def test_a_deployed_setup_shows_its_stacks_its_stages_and_who_decides(client, au
         in deployed
     assert "The staging stack: DeployStaging Succeeded with commit aaaaaaa “Add the orders endpoint”." in deployed
     assert "The production stack: not deployed by the pipeline yet (DeployProduction has not run)." in deployed
-    assert re.search(r"state as of 1\d s ago$", deployed)  # the snapshot was read 12 s before the page
+    assert re.search(r"Pipeline \(state as of 1\d s ago\)$", deployed)  # the snapshot was read 12 s before the page
     assert glance(client, ready_setup.id, "runs").startswith(
         "Pipeline execution 0f5e1c2a (commit aaaaaaa “Add the orders endpoint”) is InProgress. Watch it live")
     waits = glance(client, ready_setup.id, "waits")
@@ -179,5 +179,8 @@ def test_deployments_list_the_operations_and_offer_the_teardown(client, auth, us
     assert f'href="/setups/{ready_setup.id}/operations/{applied.id}"' in section(page, "latest-change")
     assert re.search(rf'<table id="operations"[^>]*>.*>{applied.id}</a>', page, re.S)
     assert f'href="/setups/{ready_setup.id}/teardown"' in page
+    # The applied plan's changes are history here: folded away, in full on the plan's own page.
+    assert text(section(page, "plan-changes")).startswith("The changes as planned (3 stacks)")
+    assert 'id="plan-changes"' not in page_of(client, f"/setups/{ready_setup.id}/operations/{applied.plan_id}")
     # The stacks a plan covers stay at hand, folded away, with the button for the next plan.
     assert "The 3 stacks a plan covers, in apply order" in text(section(page, "to-deploy")) and "Plan again" in page

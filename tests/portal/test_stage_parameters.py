@@ -119,6 +119,7 @@ def test_api_update_of_an_old_setup_fills_the_missing_parameter(client, app, use
 
 def test_review_shows_each_stages_retention(client, auth, users, make_setup):
     auth.login("viewer")
-    page = client.get(f"/setups/{make_setup()}").get_data(as_text=True)
+    page = client.get(f"/setups/{make_setup()}/settings").get_data(as_text=True)
     assert "<th>Log retention (days)</th>" in page
-    assert "<td>128</td><td>14</td>" in page and "<td>256</td><td>90</td>" in page
+    memory, retention = '<td data-label="Memory (MB)">', '<td data-label="Log retention (days)">'
+    assert f"{memory}128</td>{retention}14</td>" in page and f"{memory}256</td>{retention}90</td>" in page
