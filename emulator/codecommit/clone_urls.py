@@ -29,6 +29,12 @@ def base_url() -> str | None:
         return public or _listening
 
 
+def local_url() -> str | None:
+    """Where the server listens, for the emulator's own calls to itself (None: no server runs)."""
+    with _lock:
+        return _listening
+
+
 def http_clone_url(name: str, aws_url: str) -> str:
     """``BASE/v1/repos/NAME`` (the path AWS uses) when the emulator serves git, else ``aws_url``."""
     base = base_url()

@@ -5,8 +5,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from emulator.codepipeline import jobs
 from emulator.server import EmulatorServer
-from tests.emulator.helpers import DUMMY, REGION, account_credentials, control, make_client
+from tests.emulator.deploy_action_helpers import PassThroughBuild
+from tests.emulator.helpers import BUILD_ACCOUNT, DUMMY, REGION, account_credentials, control, make_client
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +49,30 @@ def client(emulator: str) -> Callable[..., Any]:
         return make_client(emulator, service, credentials, **kwargs)
 
     return factory
+
+
+@pytest.fixture
+def timed_actions(emulator: str, _reset_emulator: None) -> None:
+    """Pipeline actions as timed stand-ins, for tests about executions rather than the actions' work
+    (a deploy action deploys for real otherwise, and fails without a build output to deploy)."""
+    control(emulator, "actions", {"simulate": True})
+
+
+@pytest.fixture
+def passthrough_builds(emulator: str) -> Iterator[list[PassThroughBuild]]:
+    """Every CodeBuild action copies its source to its output; yields the started builds."""
+    s3 = make_client(emulator, "s3", account_credentials(emulator, BUILD_ACCOUNT), retries=3)
+    started: list[PassThroughBuild] = []
+
+    def starter(context: jobs.JobContext) -> PassThroughBuild:
+        build = PassThroughBuild(context, s3)
+        started.append(build)
+        return build
+
+    previous = jobs._STARTERS.get(("Build", "CodeBuild"))
+    jobs.register("Build", "CodeBuild", starter)
+    yield started
+    if previous is None:
+        jobs._STARTERS.pop(("Build", "CodeBuild"), None)
+    else:
+        jobs.register("Build", "CodeBuild", previous)

@@ -180,11 +180,12 @@ def params(**values: str) -> list[dict[str, str]]:
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
-def deploy_repository_templates(client: Any, app: str = "orders-api"
+def deploy_repository_templates(client: Any, app: str = "orders-api", **pipeline_parameters: str
                                 ) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
     """deploy-dependencies.yaml into the staging and production accounts, then build-pipeline.yaml
     into the build account (docs/contracts.md); return each deploy stack's outputs by account and
-    the pipeline stack. ``client`` is the ``client`` fixture.
+    the pipeline stack. ``client`` is the ``client`` fixture; ``pipeline_parameters`` are more of
+    build-pipeline.yaml's parameters (e.g. StagingParameterOverrides).
     """
     roles = {}
     for account in (STAGING_ACCOUNT, PRODUCTION_ACCOUNT):
@@ -205,5 +206,6 @@ def deploy_repository_templates(client: Any, app: str = "orders-api"
                            StagingDeployRoleArn=roles[STAGING_ACCOUNT]["DeployRoleArn"],
                            StagingExecutionRoleArn=roles[STAGING_ACCOUNT]["CloudFormationExecutionRoleArn"],
                            ProductionDeployRoleArn=roles[PRODUCTION_ACCOUNT]["DeployRoleArn"],
-                           ProductionExecutionRoleArn=roles[PRODUCTION_ACCOUNT]["CloudFormationExecutionRoleArn"]))
+                           ProductionExecutionRoleArn=roles[PRODUCTION_ACCOUNT]["CloudFormationExecutionRoleArn"],
+                           **pipeline_parameters))
     return roles, build.describe_stacks(StackName=f"{app}-pipeline")["Stacks"][0]
