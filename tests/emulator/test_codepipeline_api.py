@@ -16,6 +16,9 @@ from tests.emulator.codepipeline_helpers import (
     push,
 )
 
+# These tests are about the API's answers, not the actions' work: actions are timed stand-ins.
+pytestmark = pytest.mark.usefixtures("timed_actions")
+
 APPROVE = {"pipelineName": PIPELINE, "stageName": "ApproveProduction", "actionName": "Approve"}
 OK = {"summary": "ok", "status": "Approved"}
 

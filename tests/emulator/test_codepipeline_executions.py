@@ -22,6 +22,9 @@ from tests.emulator.codepipeline_helpers import (
 )
 from tests.waiting import wait_for
 
+# These tests are about executions, not the actions' work: actions are timed stand-ins.
+pytestmark = pytest.mark.usefixtures("timed_actions")
+
 
 def test_execution_waits_at_manual_approval_with_token(client):
     pipelines = create_contract_pipeline(client)

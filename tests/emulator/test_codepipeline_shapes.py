@@ -26,6 +26,9 @@ from tests.emulator.codepipeline_helpers import (
     push,
 )
 
+# These tests are about response shapes, not the actions' work: actions are timed stand-ins.
+pytestmark = pytest.mark.usefixtures("timed_actions")
+
 AWS_CLI = Path(sys.executable).with_name("aws")
 
 

@@ -41,9 +41,8 @@ class HeldJob:
         self.context.wake()
 
 
-@pytest.fixture
-def held_builds():
-    """Every CodeBuild action runs as a HeldJob; yields the list of started jobs."""
+def _hold(category: str, provider: str):
+    """Every action of this type runs as a HeldJob; yields the list of started jobs."""
     started: list[HeldJob] = []
 
     def starter(context: jobs.JobContext) -> HeldJob:
@@ -51,20 +50,30 @@ def held_builds():
         started.append(job)
         return job
 
-    previous = jobs._STARTERS.get(("Build", "CodeBuild"))
-    jobs.register("Build", "CodeBuild", starter)
+    previous = jobs._STARTERS.get((category, provider))
+    jobs.register(category, provider, starter)
     yield started
     if previous is None:
-        jobs._STARTERS.pop(("Build", "CodeBuild"))
+        jobs._STARTERS.pop((category, provider))
     else:
-        jobs.register("Build", "CodeBuild", previous)
+        jobs.register(category, provider, previous)
+
+
+@pytest.fixture
+def held_builds():
+    yield from _hold("Build", "CodeBuild")
+
+
+@pytest.fixture
+def held_deploys():
+    yield from _hold("Deploy", "CloudFormation")
 
 
 def _build_state(pipelines) -> dict:
     return action(pipelines.get_pipeline_state(name=PIPELINE), "Build", "BuildAndTest")["latestExecution"]
 
 
-def test_a_job_action_ends_when_its_work_does_not_at_the_pace(client, held_builds):
+def test_a_job_action_ends_when_its_work_does_not_at_the_pace(client, held_builds, held_deploys):
     pipelines = create_contract_pipeline(client)
     execution_id = push("Add orders endpoint").executions[0]["pipelineExecutionId"]
     job = wait_for(lambda: held_builds and held_builds[0], 10, "the build to start")
@@ -82,14 +91,15 @@ def test_a_job_action_ends_when_its_work_does_not_at_the_pace(client, held_build
     # The job woke the engine: the execution moved on without anyone reading the pipeline (the
     # emulator runs in this process, so its records can be looked at without a request).
     recorded = codepipeline_backends[DEFAULT_ACCOUNT][REGION].pipelines[PIPELINE].executions[execution_id]
-    assert recorded.stage_name == "ApproveProduction"
+    assert recorded.stage_name == "DeployStaging"
+    assert [d.context.run.name for d in held_deploys] == ["Deploy"]  # the next job began
     state = _build_state(pipelines)
     assert state["status"] == "Succeeded" and state["summary"] == "Build succeeded"
     runs = pipelines.list_action_executions(pipelineName=PIPELINE, filter={"pipelineExecutionId": execution_id})
     build = next(d for d in runs["actionExecutionDetails"] if d["actionName"] == "BuildAndTest")
     assert build["output"]["outputVariables"] == {"BUILD_ID": "b-1"}
     assert (build["lastUpdateTime"] - build["startTime"]).total_seconds() >= 0.3
-    assert execution_status(pipelines, execution_id) == "InProgress"  # waits at the approval
+    assert execution_status(pipelines, execution_id) == "InProgress"  # the deploy is held
 
 
 def test_a_failed_job_fails_its_stage_with_its_summary(client, held_builds):

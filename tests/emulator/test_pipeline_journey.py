@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.emulator.helpers import BUILD_ACCOUNT, control, deploy_repository_templates, outputs
 from tests.waiting import wait_for
+
+# The stages' order and the approval's hold, with timed actions: the deploy actions' real work,
+# from a build output, is tests/emulator/test_deploy_action_journey.py.
+pytestmark = pytest.mark.usefixtures("timed_actions")
 
 APP = "orders-api"
 

@@ -24,6 +24,13 @@ SLOW = 45_000
 LIVE = 5_000  # a change of the pipeline's state shows in an open page within 5 s
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _timed_actions(emulator: str) -> None:
+    """The page shows executions advancing; with nothing built to deploy, the deploy actions are timed
+    stand-ins (their real work is tests/emulator/test_deploy_action_journey.py)."""
+    control(emulator, "actions", {"simulate": True})
+
+
 def deploy(page: Page, name: str) -> None:
     start_setup(page, name)
     page.click("button:has-text('Next')")

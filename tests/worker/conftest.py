@@ -116,6 +116,14 @@ def aws_env(emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
+def timed_actions(aws_env: str) -> str:
+    """Pipeline actions as timed stand-ins, for tests of what the worker reads of executions rather
+    than of the actions' work (a deploy action deploys for real otherwise, and fails without a build)."""
+    control(aws_env, "actions", {"simulate": True})
+    return aws_env
+
+
+@pytest.fixture
 def worker_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The worker pointed at the test database; yields a session factory for assertions.
 

@@ -18,7 +18,8 @@ from tests.waiting import wait_for
 from tests.worker.conftest import BUILD, account_client
 from worker import pipeline_actions, pipeline_refresh
 
-pytestmark = pytest.mark.both_databases
+# About what the worker stores of executions, not the actions' work: actions are timed stand-ins.
+pytestmark = [pytest.mark.both_databases, pytest.mark.usefixtures("timed_actions")]
 
 ROLE = "app-pipeline-role"
 

@@ -22,6 +22,9 @@ from tests.worker.conftest import BUILD
 from tests.worker.test_pipeline_dashboard import create_pipeline
 from worker import pipeline_refresh
 
+# Counts the calls of reading executions; the deploys' own calls are not the viewers': timed actions.
+pytestmark = pytest.mark.usefixtures("timed_actions")
+
 TICKS = 20
 
 

@@ -19,7 +19,8 @@ from tests.worker.celery_helpers import SHARED_REDIS, WorkerProcess, sender
 from tests.worker.conftest import BUILD
 from tests.worker.test_pipeline_dashboard import create_pipeline
 
-pytestmark = pytest.mark.slow
+# About what the worker reads and sends, not the actions' work: actions are timed stand-ins.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("timed_actions")]
 
 
 def snapshot(factory: Any) -> PipelineSnapshot | None:
