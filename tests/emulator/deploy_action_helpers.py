@@ -78,7 +78,7 @@ def push(emulator: str, tmp_path: Path, files: dict[str, str] = FILES, message: 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
     git(checkout, "add", ".")
-    git(checkout, "commit", "-q", "-m", message)
+    git(checkout, "commit", "-q", "--allow-empty", "-m", message)  # a release may change nothing
     git(checkout, "push", "-q", "origin", "HEAD:main")
     return git(checkout, "rev-parse", "HEAD").stdout.strip()
 
