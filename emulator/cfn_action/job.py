@@ -178,7 +178,7 @@ class DeployJob:
                                 lambda cs: cs["Status"] not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"))
         reason = change_set.get("StatusReason") or ""
         if change_set["Status"] == "CREATE_COMPLETE" or any(phrase in reason for phrase in NO_CHANGES):
-            return Outcome(True, time.time(), reason or None, external_id=change_set.get("ChangeSetId"))
+            return Outcome(True, time.time(), reason or None)
         raise ActionError(f"Change set {name} of stack {self.stack_name} failed: {reason or change_set['Status']}")
 
     def _change_set_execute(self) -> Outcome:
@@ -254,7 +254,7 @@ class DeployJob:
         if file_name and self.context.outputs:
             artifacts.write_outputs(self.context.outputs[0], file_name, outputs, self.context.account_id,
                                     self.context.region)
-        return Outcome(True, time.time(), summary, output_variables=outputs, external_id=stack.get("StackId"))
+        return Outcome(True, time.time(), summary, output_variables=outputs)
 
     def _failure_reason(self, stack: dict[str, Any]) -> str:
         """The stack's final status and its latest operation's first failed resource, as CodePipeline

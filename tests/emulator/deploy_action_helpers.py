@@ -65,6 +65,7 @@ FILES = {
 def deploy_templates(client: Any, **pipeline_parameters: str) -> dict[str, Any]:
     """Both templates deployed at pace 0; return the deploy stacks' outputs by account and the pipeline's."""
     roles, stack = deploy_repository_templates(client, app=APP, **pipeline_parameters)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", (stack["StackStatus"], stack.get("StackStatusReason"))
     return {"roles": roles, "pipeline": outputs(stack)}
 
 
