@@ -1,10 +1,14 @@
-"""The other action modes of the CloudFormation deploy action, on the build pipeline's staging stage:
-a stack that failed to create is not updated by CREATE_UPDATE but replaced by REPLACE_ON_FAILURE;
-DELETE_ONLY deletes the stack, and succeeds when there is none."""
+"""The other action modes and settings of the CloudFormation deploy action, on the build pipeline's
+staging stage: a stack that failed to create is not updated by CREATE_UPDATE but replaced by
+REPLACE_ON_FAILURE; DELETE_ONLY deletes the stack, and succeeds when there is none; parameter
+overrides read from the build output; a template configuration that is not JSON."""
 from __future__ import annotations
+
+import json
 
 from tests.emulator.deploy_action_helpers import (
     APP,
+    FILES,
     PIPELINE,
     action_state,
     approval_token,
@@ -97,3 +101,36 @@ def test_delete_only_deletes_the_stack_and_then_has_nothing_to_delete(client, em
     latest = action_state(pipelines, "DeployStaging", "Deploy")
     assert latest["status"] == "Succeeded"
     assert latest["summary"] == f"Stack {APP}-staging does not exist; nothing to delete."
+
+
+def set_staging_configuration(pipelines, **changes):
+    declaration = pipelines.get_pipeline(name=PIPELINE)["pipeline"]
+    stage = next(s for s in declaration["stages"] if s["name"] == "DeployStaging")
+    stage["actions"][0]["configuration"].update(changes)
+    pipelines.update_pipeline(pipeline=declaration)
+
+
+def test_a_parameter_override_may_read_a_json_file_of_the_build_output(client, emulator, tmp_path,
+                                                                       passthrough_builds):
+    deploy_templates(client)
+    pipelines = client("codepipeline", account=BUILD_ACCOUNT)
+    set_staging_configuration(pipelines, ParameterOverrides=json.dumps(
+        {"Greeting": {"Fn::GetParam": ["BuildOutput", "release.json", "greeting"]}}))
+
+    push(emulator, tmp_path, dict(FILES, **{"release.json": json.dumps({"greeting": "Hello from release.json"})}))
+    approval_token(pipelines)
+
+    value = client("ssm", account=STAGING_ACCOUNT).get_parameter(Name=GREETING)["Parameter"]["Value"]
+    assert value == "Hello from release.json"
+
+
+def test_a_template_configuration_that_is_not_json_fails_the_action(client, emulator, tmp_path, passthrough_builds):
+    deploy_templates(client)
+    pipelines = client("codepipeline", account=BUILD_ACCOUNT)
+
+    push(emulator, tmp_path, dict(FILES, **{"config/staging.json": "Stage: staging\n"}))
+    assert wait_until_ended(pipelines, latest_execution_id(pipelines)) == "Failed"
+
+    message = failure_message(pipelines, "DeployStaging", "Deploy")
+    assert message.startswith("The template configuration file config/staging.json is not valid JSON: ")
+    assert action_state(pipelines, "DeployStaging", "Deploy")["errorDetails"]["code"] == "ConfigurationError"
