@@ -85,13 +85,15 @@ def _read_into(session: Session, review: ApprovalReview, setup: Setup) -> None:
     aws = context.for_user(READER, setup)
     name, build_account, region = pipeline_location(session, setup)
     declared = _approval_declaration(aws, build_account, name)
+    resolved = _resolved_custom_data(aws, build_account, name, review.execution_id)
     changes, change_set_problem, change_set_final = _change_set(aws, setup, review.execution_id)
     staging, staging_problem = _staging(aws, setup)
     review.change_set_name = approvals.production_change_set_name(app_name, review.execution_id)
     review.change_set, review.change_set_problem = changes, change_set_problem
     review.staging, review.staging_problem = staging, staging_problem
     if declared is not None:
-        review.custom_data = str((declared.get("configuration") or {}).get("CustomData") or "")
+        declared_text = (declared.get("configuration") or {}).get("CustomData")
+        review.custom_data = str(resolved if resolved is not None else declared_text or "")
         timeout = declared.get("timeoutInMinutes")
         review.timeout_minutes = int(timeout) if timeout else None
     review.complete = change_set_final and not staging_problem and declared is not None
@@ -114,6 +116,24 @@ def _approval_declaration(aws: context.AwsContext, account_id: str, name: str) -
             if action.get("name") == action_name:
                 return dict(action)
     return {}
+
+
+def _resolved_custom_data(aws: context.AwsContext, account_id: str, name: str, execution_id: str) -> str | None:
+    """The CustomData of the execution's approval with its variables resolved (``#{codepipeline.PipelineExecutionId}``
+    in the template's text), from ListActionExecutions; None if unreadable. One page holds an execution's actions."""
+    stage_name, action_name = pipelines.APPROVAL_ACTION
+    try:
+        page = aws.codepipeline(account_id).list_action_executions(
+            pipelineName=name, filter={"pipelineExecutionId": execution_id})
+    except _READ_ERRORS as err:
+        logger.warning("cannot list the actions of execution %s of %s: %s", execution_id, name, err)
+        return None
+    for detail in page.get("actionExecutionDetails", []):  # newest first: the latest run of the approval
+        if (detail.get("stageName"), detail.get("actionName")) == (stage_name, action_name):
+            given = detail.get("input") or {}
+            configuration = given.get("resolvedConfiguration") or given.get("configuration") or {}
+            return str(configuration["CustomData"]) if "CustomData" in configuration else None
+    return None
 
 
 def _change_set(aws: context.AwsContext, setup: Setup, execution_id: str) -> tuple[dict[str, Any], str, bool]:

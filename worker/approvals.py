@@ -17,7 +17,7 @@ commit and AWS's answer; anything unexpected marks the decision failed, then re-
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any, Mapping
 
 from botocore.exceptions import ClientError
@@ -122,7 +122,8 @@ def _send(client: Any, name: str, decision: ApprovalDecision) -> tuple[DecisionS
                 f"{aws_errors.error_message(err)}", {"error": aws_errors.error_code(err)})
     approved_at = answer.get("approvedAt")
     verb = "Approved" if status == "Approved" else "Rejected"
-    return (DecisionStatus.SENT, f"{verb}: AWS took the result at {approved_at.isoformat() if approved_at else '?'}.",
+    when = f" at {approved_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if approved_at else ""
+    return (DecisionStatus.SENT, f"{verb}: AWS took the result{when}.",
             {"approvedAt": approved_at.isoformat() if approved_at else None, "summary": text})
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from emulator.codepipeline import engine
+from emulator.codepipeline import engine, jobs
 from emulator.codepipeline.actions import entity_url
 from emulator.codepipeline.models import ActionRun, Execution, SourceRevision
 
@@ -200,7 +200,7 @@ def action_execution_detail(pipeline: Any, execution: Execution, run: ActionRun)
         "input": _compact({
             "actionTypeId": declaration["actionTypeId"],
             "configuration": run.configuration,
-            "resolvedConfiguration": run.configuration,
+            "resolvedConfiguration": resolved_configuration(run, execution),
             "roleArn": declaration.get("roleArn"),
             "region": declaration.get("region") or engine.region_of(pipeline),
             "inputArtifacts": artifacts("inputArtifacts"),
@@ -223,3 +223,18 @@ def _s3_location(bucket: str | None, execution: Execution, artifact: str) -> dic
     if not bucket:
         return None
     return {"bucket": bucket, "key": execution.artifact_key(artifact)}
+
+
+def resolved_configuration(run: ActionRun, execution: Execution) -> dict[str, Any]:
+    """The action's configuration with ``#{namespace.Name}`` replaced, as ListActionExecutions answers it.
+
+    A reference that cannot be resolved stays as written: the action itself fails on it (jobs), and the
+    listing still shows what was declared.
+    """
+    resolved: dict[str, Any] = {}
+    for key, value in run.configuration.items():
+        try:
+            resolved[key] = jobs.resolve(value, execution) if isinstance(value, str) else value
+        except jobs.UnresolvedVariable:
+            resolved[key] = value
+    return resolved

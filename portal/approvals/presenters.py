@@ -107,6 +107,7 @@ def page_json(setup: Setup, snapshot: PipelineSnapshot | None, approval: dict[st
         "waiting": None if approval is None or snapshot is None else waiting_json(approval, review, snapshot, now),
         "review": review_json(setup, review) if approval is not None else None,
         "decision": decision_json(decision) if decision is not None else None,
+        "outcome": _outcome(decision, history, approval, newest),
         "votes": [vote_json(v) for v in votes],
         "can_decide": bool(can_decide and approval is not None and deciding and not approved_already),
         "approved_already": approved_already,
@@ -118,6 +119,17 @@ def page_json(setup: Setup, snapshot: PipelineSnapshot | None, approval: dict[st
         "decisions": [decision_json(d) for d in history],
         "comment_max": approvals.COMMENT_MAX,
     }
+
+
+def _outcome(decision: ApprovalDecision | None, history: list[ApprovalDecision], approval: dict[str, Any] | None,
+             newest: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The decision to show on top: the waiting approval's, else the newest execution's once it moved on."""
+    if decision is not None:
+        return {**decision_json(decision), "execution_status": ""}
+    if approval is not None or newest is None:
+        return None
+    latest = next((d for d in history if d.execution_id == newest["id"]), None)
+    return None if latest is None else {**decision_json(latest), "execution_status": newest.get("status") or ""}
 
 
 def version(snapshot: PipelineSnapshot | None, review: ApprovalReview | None,
