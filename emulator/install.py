@@ -11,22 +11,23 @@ logger = logging.getLogger(__name__)
 def patches() -> tuple[Patch, ...]:
     """Every patch of moto the extensions make, in installation order."""
     # Imported here so that importing emulator.server stays cheap.
-    from emulator import cfn, codecommit, codepipeline, s3policy, sts
+    from emulator import cfn, codecommit, codepipeline, eventbridge, s3policy, sts
 
-    return cfn.patches() + codecommit.PATCHES + codepipeline.PATCHES + sts.PATCHES + s3policy.PATCHES
+    return (cfn.patches() + codecommit.PATCHES + codepipeline.PATCHES + sts.PATCHES + s3policy.PATCHES
+            + eventbridge.patches())
 
 
 def install() -> None:
-    """Register the CloudFormation, CodeCommit, CodePipeline, STS and S3 bucket-policy extensions.
+    """Register the CloudFormation, CodeCommit, CodePipeline, STS, S3 bucket-policy and EventBridge extensions.
 
     :raise UntestedMotoError: moto is not the release the patches were checked against.
     :raise MotoInternalsChanged: a patched part of moto is missing or changed kind.
     """
-    from emulator import cfn, codecommit, codepipeline, s3policy, sts
+    from emulator import cfn, cfn_action, codecommit, codepipeline, eventbridge, s3policy, sts
 
     # All patches are checked before any is applied, so a changed moto leaves moto untouched.
     applied = MOTO.install(patches())
-    for extension in (cfn, codecommit, codepipeline, sts, s3policy):
+    for extension in (cfn, codecommit, codepipeline, sts, s3policy, eventbridge, cfn_action):
         extension.install()  # the registrations beside the patches (resource types, reset hooks)
     if applied:
         logger.info("emulator extensions installed: %d patches of moto", len(applied))
