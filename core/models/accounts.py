@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import Base, utcnow
+from core.models.base import Base, enum_type, utcnow
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     ADMIN = "admin"
     OPERATOR = "operator"  # creates and changes setups
     APPROVER = "approver"  # approves production
@@ -24,7 +24,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
+    role: Mapped[Role] = mapped_column(enum_type(Role, 16), default=Role.VIEWER)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     failed_logins: Mapped[int] = mapped_column(default=0)

@@ -1,10 +1,11 @@
 """Declarative base and column helpers shared by every model."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, Enum, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
@@ -19,6 +20,18 @@ NAMING_CONVENTION = {
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 UTCDateTime = DateTime(timezone=True)
+
+
+def enum_type(members: type[enum.StrEnum], length: int) -> Enum:
+    """A VARCHAR(``length``) of ``members``' values, read back as members.
+
+    No database enum type and no CHECK constraint: the schema stays what the migrations made (plain
+    VARCHARs, on SQLite and PostgreSQL alike), so a new member needs no migration. A value outside
+    ``members`` fails loudly all the same, in Python: LookupError when it is written (the strings
+    are validated too) and when a row holding one is read.
+    """
+    return Enum(members, native_enum=False, create_constraint=False, length=length, validate_strings=True,
+                values_callable=lambda e: [m.value for m in e])
 
 
 def utcnow() -> datetime:

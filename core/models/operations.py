@@ -9,16 +9,16 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import Base, utcnow
+from core.models.base import Base, enum_type, utcnow
 
 
-class OperationKind(str, enum.Enum):
+class OperationKind(enum.StrEnum):
     PLAN = "plan"
     APPLY = "apply"
     TEARDOWN = "teardown"
 
 
-class OperationStatus(str, enum.Enum):
+class OperationStatus(enum.StrEnum):
     PENDING = "pending"  # recorded, task enqueued, no worker has started it
     RUNNING = "running"
     WAITING = "waiting"  # waiting on something outside (a self-launched stack)
@@ -77,8 +77,9 @@ class Operation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     setup_id: Mapped[int] = mapped_column(ForeignKey("setups.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default=OperationStatus.PENDING.value, index=True)
+    kind: Mapped[OperationKind] = mapped_column(enum_type(OperationKind, 16))
+    status: Mapped[OperationStatus] = mapped_column(enum_type(OperationStatus, 16), default=OperationStatus.PENDING,
+                                                    index=True)
     requested_by: Mapped[str] = mapped_column(String(64))
     # An apply executes the change sets of the plan the user reviewed.
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("operations.id"), default=None)
@@ -112,17 +113,17 @@ class Operation(Base):
 
         portal/operation_requests.py cancel enforces the same with a conditional UPDATE.
         """
-        if self.status == OperationStatus.PENDING.value:
+        if self.status == OperationStatus.PENDING:
             return True
-        return self.status == OperationStatus.WAITING.value and not self.stacks_in_flight
+        return self.status == OperationStatus.WAITING and not self.stacks_in_flight
 
 
-class StackRole(str, enum.Enum):
+class StackRole(enum.StrEnum):
     DEPLOY = "deploy"  # templates_cfn/deploy-dependencies.yaml in a deploy account
     BUILD = "build"  # templates_cfn/build-pipeline.yaml in the build account
 
 
-class StackAction(str, enum.Enum):
+class StackAction(enum.StrEnum):
     """What a plan will do to a stack."""
 
     CREATE = "create"
@@ -132,9 +133,13 @@ class StackAction(str, enum.Enum):
     SELF_LAUNCH = "self_launch"  # the account's admin launches it; the worker waits for it
     DELETE = "delete"  # teardown
     ABSENT = "absent"  # teardown of a stack that does not exist
+    # Not known yet: the record waits for its change set (or the stack's description) to be read.
+    # Every record starts so, and the column has held "" for it since migration 0003, so the empty
+    # string is a member rather than a missing value (and, a str, it is falsy like before).
+    UNDECIDED = ""
 
 
-class StackPhase(str, enum.Enum):
+class StackPhase(enum.StrEnum):
     """Where the worker is with a stack; a restarted worker resumes from here."""
 
     PENDING = "pending"
@@ -165,7 +170,7 @@ class StackRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     operation_id: Mapped[int] = mapped_column(ForeignKey("operations.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[StackRole] = mapped_column(enum_type(StackRole, 16))
     account_id: Mapped[str] = mapped_column(String(12))
     region: Mapped[str] = mapped_column(String(32))
     stack_name: Mapped[str] = mapped_column(String(128))
@@ -182,8 +187,10 @@ class StackRecord(Base):
     outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Where event polling resumes after a worker restart.
     last_event_id: Mapped[str] = mapped_column(String(255), default="")
-    action: Mapped[str] = mapped_column(String(16), default="")  # StackAction
-    phase: Mapped[str] = mapped_column(String(16), default="")  # StackPhase
+    action: Mapped[StackAction] = mapped_column(enum_type(StackAction, 16), default=StackAction.UNDECIDED)
+    # Migration 0003 gave phase a server default of "", but the worker that writes records came with
+    # it and has always set a phase: no row holds "", so StackPhase has no member for it.
+    phase: Mapped[StackPhase] = mapped_column(enum_type(StackPhase, 16), default=StackPhase.PENDING)
     template_sha256: Mapped[str] = mapped_column(String(64), default="")
     # The chain of monitor tasks following this stack: only the task carrying lease_token may
     # poll; a lease that ran out (its worker died) may be taken over by any other task.

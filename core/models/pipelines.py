@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, utcnow
+from core.models.base import Base, enum_type, utcnow
 
 
 class PipelineSnapshot(Base):
@@ -54,13 +54,13 @@ class PipelineSnapshot(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PipelineRequestKind(str, enum.Enum):
+class PipelineRequestKind(enum.StrEnum):
     RELEASE = "release"  # StartPipelineExecution
     RETRY = "retry"  # RetryStageExecution, failed actions
     STOP = "stop"  # StopPipelineExecution with a reason
 
 
-class PipelineRequestStatus(str, enum.Enum):
+class PipelineRequestStatus(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     SUCCEEDED = "succeeded"  # AWS accepted it
@@ -81,8 +81,9 @@ class PipelineRequest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     setup_id: Mapped[int] = mapped_column(ForeignKey("setups.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default=PipelineRequestStatus.PENDING.value)
+    kind: Mapped[PipelineRequestKind] = mapped_column(enum_type(PipelineRequestKind, 16))
+    status: Mapped[PipelineRequestStatus] = mapped_column(enum_type(PipelineRequestStatus, 16),
+                                                          default=PipelineRequestStatus.PENDING)
     requested_by: Mapped[str] = mapped_column(String(64))
     stage: Mapped[str] = mapped_column(String(100), default="")  # retry
     execution_id: Mapped[str] = mapped_column(String(100), default="")  # retry, stop; a release's new one

@@ -8,20 +8,20 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, utcnow
+from core.models.base import Base, enum_type, utcnow
 
 
-class SetupStatus(str, enum.Enum):
+class SetupStatus(enum.StrEnum):
     DRAFT = "draft"  # the wizard is not finished; fields may be missing
     READY = "ready"  # every step validated; a plan may be requested
 
 
-class SourceProvider(str, enum.Enum):
+class SourceProvider(enum.StrEnum):
     CODECOMMIT = "CodeCommit"
     GITHUB = "GitHub"
 
 
-class AccessMethod(str, enum.Enum):
+class AccessMethod(enum.StrEnum):
     ASSUME_ROLE = "assume_role"
     SELF_LAUNCH = "self_launch"  # the account's admin launches the stack from a quick-create link
 
@@ -38,7 +38,8 @@ class Setup(Base):
     production_account_id: Mapped[str | None] = mapped_column(String(12), default=None)
     region: Mapped[str | None] = mapped_column(String(32), default=None)
     branch: Mapped[str] = mapped_column(String(255), default="main")
-    source_provider: Mapped[str] = mapped_column(String(16), default=SourceProvider.CODECOMMIT.value)
+    source_provider: Mapped[SourceProvider] = mapped_column(enum_type(SourceProvider, 16),
+                                                            default=SourceProvider.CODECOMMIT)
     connection_arn: Mapped[str] = mapped_column(String(255), default="")
     full_repository_id: Mapped[str] = mapped_column(String(255), default="")  # owner/repo for GitHub
     approval_email: Mapped[str] = mapped_column(String(254), default="")
@@ -50,7 +51,7 @@ class Setup(Base):
     # Production needs two distinct approvers: the first approval is recorded, the second sends it.
     two_person_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
     wizard_step: Mapped[str] = mapped_column(String(16), default="accounts")
-    status: Mapped[str] = mapped_column(String(16), default=SetupStatus.DRAFT.value)
+    status: Mapped[SetupStatus] = mapped_column(enum_type(SetupStatus, 16), default=SetupStatus.DRAFT)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

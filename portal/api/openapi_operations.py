@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.models.operations import StackAction, StackPhase
 from core.validation import MAX_ID
 
 STRING = {"type": "string"}
 STRINGS = {"type": "object", "additionalProperties": STRING}
-STACK_ACTIONS = ["", "create", "update", "recreate", "unchanged", "self_launch", "delete", "absent"]
-STACK_PHASES = ["", "pending", "change_set", "deleting", "executing", "waiting", "done", "failed"]
+STACK_ACTIONS = [action.value for action in StackAction]
+STACK_PHASES = [phase.value for phase in StackPhase]
 EVENT_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import pipelines
+from core.models import PipelineRequestKind, PipelineRequestStatus
 from portal.pipelines import presenters
 
 STRING = {"type": "string"}
@@ -53,8 +54,9 @@ def schemas(id_schema: dict[str, Any]) -> dict[str, Any]:
                 "properties": {"stage": STRING, "action": STRING, "execution_id": NULLABLE_STRING, "since": TIME,
                                "expires": TIME}}
     request = _object({
-        "id": id_schema, "setup_id": id_schema, "kind": {"type": "string", "enum": ["release", "retry", "stop"]},
-        "status": {"type": "string", "enum": ["pending", "running", "succeeded", "failed"]},
+        "id": id_schema, "setup_id": id_schema,
+        "kind": {"type": "string", "enum": [kind.value for kind in PipelineRequestKind]},
+        "status": {"type": "string", "enum": [status.value for status in PipelineRequestStatus]},
         "requested_by": STRING, "stage": STRING, "execution_id": STRING, "reason": STRING,
         "message": {"type": "string", "description": "AWS's answer, or why the request was refused."},
         "created_at": TIME, "finished_at": TIME,
