@@ -4,6 +4,7 @@ from __future__ import annotations
 import shlex
 from urllib.parse import quote, urlencode, urlsplit
 
+from core.models import SourceProvider
 from worker import settings
 from worker.deployer import CAPABILITIES
 
@@ -51,7 +52,7 @@ def delete_command(region: str, stack_name: str) -> str:
 
 def git_commands(source_provider: str, clone_url_http: str, branch: str, region: str, repository: str) -> list[str]:
     """How to push the application into the pipeline's source repository."""
-    if source_provider == "GitHub":
+    if source_provider == SourceProvider.GITHUB:
         return [f"git remote add origin {clone_url_http}", f"git push origin {shlex.quote(branch)}"]
     if not is_aws_codecommit(clone_url_http):
         # codecommit:: remotes reach only AWS's own hosts; any other server (the local emulator's git)

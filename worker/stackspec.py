@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from core import stacks, validation
-from core.models import Setup, StackRole
+from core.models import Setup, SourceProvider, StackRole
 from worker import settings, templates
 from worker.templates import Template
 
@@ -84,7 +84,7 @@ def stage_parameter_overrides(setup: Setup, stage: str) -> str:
 
 def build_parameters(setup: Setup, partition: str) -> dict[str, str]:
     app, staging, production = setup.name or "", setup.staging_account_id or "", setup.production_account_id or ""
-    github = setup.source_provider == "GitHub"
+    github = setup.source_provider == SourceProvider.GITHUB
     return {
         "ApplicationName": app,
         "BranchName": setup.branch or "main",

@@ -60,7 +60,8 @@ def apply_plan(operation_id: int):
     """Apply a reviewed plan: 202 with the apply operation, 409 when the plan cannot be applied now."""
     plan = load_operation(operation_id)
     if plan.kind != OperationKind.PLAN.value:
-        raise ApiError(409, {"plan": [f"Operation {plan.id} is a{'n' if plan.kind == 'apply' else ''} {plan.kind}, "
+        article = "an" if plan.kind == OperationKind.APPLY else "a"
+        raise ApiError(409, {"plan": [f"Operation {plan.id} is {article} {plan.kind}, "
                                       "not a plan: only a plan can be applied."]})
     setup = load_setup(plan.setup_id)
     try:

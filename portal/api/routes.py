@@ -9,7 +9,7 @@ from flask import current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from core.models import Operation, OperationStatus, Setup
+from core.models import Operation, OperationStatus, Setup, SourceProvider
 from core.times import iso
 from portal import params, tokens
 from portal.api import bp
@@ -115,7 +115,7 @@ def merge(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
 def validated(doc: dict[str, Any], body: dict[str, Any], setup: Setup, action: str) -> dict[str, Any]:
     """:raise ApiError: 422 with every broken rule (the refusal is audited)"""
     clean, errors = document_rules.validate_document(doc)
-    if doc.get("source_provider") != "GitHub":
+    if doc.get("source_provider") != SourceProvider.GITHUB:
         for field in ("connection_arn", "full_repository_id"):
             if body.get(field):
                 errors.setdefault(field, []).append(GITHUB_ONLY)

@@ -12,27 +12,27 @@ from collections import Counter
 from typing import Any
 
 from core.models import Operation, OperationKind, OperationStatus, Setup, SourceProvider, StackEvent, StackRecord
-from core.models.operations import StackPhase
+from core.models.operations import StackAction, StackPhase, StackRole
 from core.times import as_utc, iso
 
 ACTIONS = {
-    "create": "create",
-    "update": "update",
-    "recreate": "delete and recreate",
-    "unchanged": "unchanged",
-    "self_launch": "launched by the account's admin",
-    "delete": "delete",
-    "absent": "nothing to delete",
+    StackAction.CREATE: "create",
+    StackAction.UPDATE: "update",
+    StackAction.RECREATE: "delete and recreate",
+    StackAction.UNCHANGED: "unchanged",
+    StackAction.SELF_LAUNCH: "launched by the account's admin",
+    StackAction.DELETE: "delete",
+    StackAction.ABSENT: "nothing to delete",
 }
-ROLES = {"deploy": "deploy account", "build": "build account"}
+ROLES = {StackRole.DEPLOY: "deploy account", StackRole.BUILD: "build account"}
 PHASES = {
-    "pending": "not started",
-    "change_set": "preparing its change set",
-    "deleting": "deleting",
-    "executing": "deploying",
-    "waiting": "waiting for the account's admin",
-    "done": "done",
-    "failed": "failed",
+    StackPhase.PENDING: "not started",
+    StackPhase.CHANGE_SET: "preparing its change set",
+    StackPhase.DELETING: "deleting",
+    StackPhase.EXECUTING: "deploying",
+    StackPhase.WAITING: "waiting for the account's admin",
+    StackPhase.DONE: "done",
+    StackPhase.FAILED: "failed",
 }
 # Keys of Operation.detail the worker's apply summary writes (worker/apply.py summarise).
 RESULT_KEYS = ("outputs", "git_commands", "pipeline_name", "pipeline_console_url")

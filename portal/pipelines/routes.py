@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, jsonify, make_response, redirect, r
 from flask_login import current_user
 
 from core import pipelines
-from core.models import PipelineSnapshot, Setup, utcnow
+from core.models import PipelineRequestStatus, PipelineSnapshot, Setup, utcnow
 from portal import params
 from portal.db import get_by_id, get_session
 from portal.errors import error_response
@@ -98,7 +98,7 @@ def _send(action: str, setup: Setup, make):
     except service.Refused as err:
         flash(f"Not {action}: {err}", "error")
         return redirect(url_for("pipelines.pipeline", setup_id=setup.id))
-    if made.status == "failed":
+    if made.status == PipelineRequestStatus.FAILED:
         flash(f"The {made.kind} could not be requested. {made.message}", "error")
     else:
         flash(f"{made.kind.capitalize()} requested (#{made.id}): the worker sends it to AWS, and the page "
