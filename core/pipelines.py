@@ -1,4 +1,6 @@
-"""Rules the dashboard's two sides share: stage and action names, which setups have a pipeline, interest.
+"""Rules the dashboard's two sides share: stage and action names, interest and read cadence.
+
+Which setups have a pipeline is whether they are deployed: core/lifecycle.py deployed_setup_ids.
 
 docs/contracts.md fixes the stage and action names (templates_cfn/build-pipeline.yaml creates
 them); the portal shows them in this order and validates a retried stage against them, the
@@ -15,11 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
-
 from core import stacks
-from core.models import Operation, OperationKind, OperationStatus, Setup
 from core.times import as_utc
 
 SOURCE, BUILD, DEPLOY_STAGING, APPROVE_PRODUCTION, DEPLOY_PRODUCTION = (
@@ -55,25 +53,3 @@ def read_interval(watched: bool) -> timedelta:
 def is_watched(watched_until: datetime | None, now: datetime) -> bool:
     until = as_utc(watched_until)
     return until is not None and until > now
-
-
-def deployed_setup_ids(session: Session, only: int | None = None) -> list[int]:
-    """Setups with a pipeline the portal deployed: a succeeded apply and no teardown started since.
-
-    A failed or unfinished re-apply leaves the pipeline in AWS (CloudFormation rolls an update back),
-    so only a succeeded apply and a teardown that started (whatever its end) count. ``only`` asks about
-    one setup (a page's question), without looking at the others.
-    """
-    counted = or_(
-        and_(Operation.kind == OperationKind.APPLY.value, Operation.status == OperationStatus.SUCCEEDED.value),
-        and_(Operation.kind == OperationKind.TEARDOWN.value,
-             Operation.status.not_in((OperationStatus.CANCELLED.value, OperationStatus.PENDING.value))),
-    )
-    newest = select(Operation.setup_id, func.max(Operation.id).label("op_id")).where(counted)
-    if only is not None:
-        newest = newest.where(Operation.setup_id == only)
-    newest = newest.group_by(Operation.setup_id).subquery()
-    rows = session.execute(
-        select(Setup.id).join(newest, newest.c.setup_id == Setup.id).join(Operation, Operation.id == newest.c.op_id)
-        .where(Operation.kind == OperationKind.APPLY.value).order_by(Setup.id))
-    return [row[0] for row in rows]

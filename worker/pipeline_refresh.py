@@ -22,7 +22,7 @@ from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import pipelines
+from core import lifecycle, pipelines
 from core.models import Operation, OperationKind, OperationStatus, PipelineSnapshot, Setup, utcnow
 from worker import aws_errors, context, db
 from worker.celery_app import app
@@ -41,7 +41,7 @@ READS_PER_TICK = 50
 
 def sync_rows(session: Session) -> None:
     """Give every deployed setup a snapshot row naming its pipeline; drop the rows of the others."""
-    deployed = set(pipelines.deployed_setup_ids(session))
+    deployed = set(lifecycle.deployed_setup_ids(session))
     rows = {row.setup_id: row for row in session.scalars(select(PipelineSnapshot))}
     gone = set(rows) - deployed
     if gone:

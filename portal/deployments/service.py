@@ -62,17 +62,12 @@ def latest_that_ran(session: Session, setup: Setup, *kinds: str) -> Operation | 
     Those ran nothing. One cancelled while it waited for a self-launched stack did run: what it
     finished stays, so it counts.
     """
-    return session.scalars(select(Operation).where(
-        Operation.setup_id == setup.id, Operation.kind.in_(kinds),
-        (Operation.status != OperationStatus.CANCELLED.value) | Operation.started_at.is_not(None),
-    ).order_by(Operation.id.desc()).limit(1)).first()
+    return lifecycle.newest_that_ran(session, setup.id, *kinds)
 
 
 def state_of(session: Session, setup: Setup) -> tuple[lifecycle.SetupState, datetime]:
     """The setup's lifecycle state, derived from its operations, and when it last changed."""
-    plan = latest_that_ran(session, setup, OperationKind.PLAN.value)
-    change = latest_that_ran(session, setup, *CHANGING)
-    return lifecycle.setup_state(setup, plan, change), lifecycle.last_activity(setup, plan, change)
+    return lifecycle.state_of(session, setup)
 
 
 def active_change(session: Session, setup_id: int) -> Operation | None:

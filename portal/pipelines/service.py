@@ -14,7 +14,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import pipelines
+from core import lifecycle, pipelines
 from core.models import (PipelineRequest, PipelineRequestKind, PipelineRequestStatus, PipelineSnapshot, Setup,
                          utcnow)
 from core.times import as_utc
@@ -38,7 +38,7 @@ class Refused(Exception):
 
 def deployed_setups(session: Session) -> list[tuple[Setup, PipelineSnapshot | None]]:
     """Every setup with a deployed pipeline and its snapshot (None until the worker made the row)."""
-    ids = pipelines.deployed_setup_ids(session)
+    ids = lifecycle.deployed_setup_ids(session)
     if not ids:
         return []
     setups = {s.id: s for s in session.scalars(select(Setup).where(Setup.id.in_(ids)))}
@@ -48,7 +48,7 @@ def deployed_setups(session: Session) -> list[tuple[Setup, PipelineSnapshot | No
 
 
 def is_deployed(session: Session, setup: Setup) -> bool:
-    return pipelines.deployed_setup_ids(session, only=setup.id) == [setup.id]
+    return lifecycle.is_deployed(session, setup.id)
 
 
 def snapshot_of(session: Session, setup_id: int) -> PipelineSnapshot | None:
