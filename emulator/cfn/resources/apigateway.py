@@ -78,8 +78,8 @@ def _body(properties: dict[str, Any]) -> dict[str, Any] | None:
 
 def _import(api: Any, properties: dict[str, Any], body: dict[str, Any], mode: str, account_id: str,
             region: str) -> None:
-    _backend(account_id, region).put_rest_api(api.id, body, fail_on_warnings=bool(properties.get("FailOnWarnings")),
-                                              mode=mode)
+    _backend(account_id, region).put_rest_api(api.id, _for_moto(body),
+                                              fail_on_warnings=bool(properties.get("FailOnWarnings")), mode=mode)
     # API Gateway reads x-amazon-apigateway-integration's type case-insensitively and shows it
     # upper case (GetIntegration says AWS_PROXY for SAM's aws_proxy); moto keeps the spelling.
     for resource in api.resources.values():
@@ -87,6 +87,34 @@ def _import(api: Any, properties: dict[str, Any], body: dict[str, Any], mode: st
             integration = method.method_integration
             if integration is not None and integration.integration_type:
                 integration.integration_type = integration.integration_type.upper()
+                if integration.uri == "":
+                    integration.uri = integration.http_method = None  # a MOCK integration has neither
+
+
+_ANY_METHOD = "x-amazon-apigateway-any-method"
+
+
+def _for_moto(body: dict[str, Any]) -> dict[str, Any]:
+    """An API definition as moto's OpenAPI import reads it, meaning what API Gateway reads.
+
+    API Gateway imports Swagger 2.0 too, and moto only OpenAPI 3: the parts moto reads (paths,
+    methods, x-amazon-apigateway-integration) are written alike in both. ``x-amazon-apigateway-
+    any-method`` is the ANY method; a MOCK integration (SAM's CORS preflight) has no uri.
+    """
+    converted = {"openapi": "3.0.1", **{k: v for k, v in body.items() if k not in ("swagger", "openapi")}}
+    paths = {}
+    for path, methods in (body.get("paths") or {}).items():
+        operations = {}
+        for method, operation in (methods or {}).items():
+            if not isinstance(operation, dict) or method == "parameters":
+                continue
+            integration = operation.get("x-amazon-apigateway-integration")
+            if isinstance(integration, dict) and "uri" not in integration:  # MOCK
+                operation = {**operation, "x-amazon-apigateway-integration": {"uri": "", "httpMethod": "", **integration}}
+            operations["any" if method == _ANY_METHOD else method] = operation
+        paths[path] = operations
+    converted["paths"] = paths
+    return converted
 
 
 def _configure_api(api: Any, properties: dict[str, Any], body: dict[str, Any] | None) -> None:

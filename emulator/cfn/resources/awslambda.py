@@ -26,6 +26,7 @@ from moto.s3.models import s3_backends
 
 from emulator.cfn.resources.hooks import TypeHooks, tag_dict
 from emulator.cfn.resources.model import EmulatedResource
+from emulator.cfn.scalars import text
 
 # Configuration properties that map one to one onto CreateFunction's request.
 _CONFIGURATION = ("Description", "Handler", "MemorySize", "Role", "Runtime", "Timeout", "VpcConfig",
@@ -34,6 +35,15 @@ _CONFIGURATION = ("Description", "Handler", "MemorySize", "Role", "Runtime", "Ti
                   "DeadLetterConfig", "FileSystemConfigs")
 # The file CloudFormation puts inline code (ZipFile) in, by runtime family.
 _INLINE_FILE = {"nodejs": "index.js", "python": "index.py"}
+
+
+def _configuration(properties: dict[str, Any]) -> dict[str, Any]:
+    spec = {key: properties[key] for key in _CONFIGURATION if key in properties}
+    variables = (spec.get("Environment") or {}).get("Variables")
+    if variables:
+        # Lambda's variables are strings; CloudFormation turns a YAML `DEBUG: false` into "false".
+        spec["Environment"] = {**spec["Environment"], "Variables": {k: text(v) for k, v in variables.items()}}
+    return spec
 
 
 class CodeError(Exception):
@@ -103,7 +113,7 @@ class LambdaFunction(EmulatedResource, CloudFormationModel):
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
                                         account_id: str, region_name: str, **kwargs: Any) -> Any:
         properties = cloudformation_json["Properties"]
-        spec = {key: properties[key] for key in _CONFIGURATION if key in properties}
+        spec = _configuration(properties)
         spec.update(FunctionName=resource_name, Code=code_spec(properties, region_name),
                     Tags=tag_dict(properties.get("Tags")))
         function = _backend(account_id, region_name).create_function(spec)
@@ -113,8 +123,8 @@ class LambdaFunction(EmulatedResource, CloudFormationModel):
 
 def _update_function(existing: Any, properties: dict[str, Any], account_id: str, region: str) -> Any:
     function = existing.model
-    changed = {key: properties.get(key) for key in _CONFIGURATION
-               if properties.get(key) != existing.properties.get(key)}
+    wanted, had = _configuration(properties), _configuration(existing.properties)
+    changed = {key: wanted.get(key) for key in _CONFIGURATION if wanted.get(key) != had.get(key)}
     if "Environment" in changed and changed["Environment"] is None:
         changed["Environment"] = {"Variables": {}}
     function.update_configuration({k: v for k, v in changed.items() if v is not None})
