@@ -314,3 +314,65 @@ def test_a_function_whose_code_object_is_missing_fails_with_lambda_s_message(cli
         'Resource handler returned message: "Error occurred while GetObject. S3 Error Code: NoSuchKey. '
         'S3 Error Message: The specified key does not exist."')
     assert cfn.describe_stacks(StackName="fn")["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+
+
+API = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: live
+      OpenApiVersion: "3.0.1"
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      CodeUri: s3://artifacts/v1.zip
+      Events:
+        Hello:
+          Type: Api
+          Properties: {RestApiId: !Ref Api, Path: /hello, Method: get}
+"""
+
+
+def test_a_new_route_and_new_code_update_the_api_and_function_in_place(client):
+    s3 = client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    for version in ("v1", "v2"):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("index.py", f"def handler(event, context):\n    return '{version}'\n")
+        s3.put_object(Bucket="artifacts", Key=f"{version}.zip", Body=buffer.getvalue())
+    cfn = client("cloudformation")
+    capabilities = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+    cfn.create_stack(StackName="api", TemplateBody=API, Capabilities=capabilities)
+    before = physical_ids(cfn, "api")
+    sha = client("lambda").get_function(FunctionName=before["Fn"][1])["Configuration"]["CodeSha256"]
+    changed = API.replace("s3://artifacts/v1.zip", "s3://artifacts/v2.zip") + """\
+        Bye:
+          Type: Api
+          Properties: {RestApiId: !Ref Api, Path: /bye, Method: post}
+"""
+
+    cfn.update_stack(StackName="api", TemplateBody=changed, Capabilities=capabilities)
+
+    assert cfn.describe_stacks(StackName="api")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    after = physical_ids(cfn, "api")
+    assert (after["Api"], after["Fn"], after["ApiliveStage"]) == (before["Api"], before["Fn"], before["ApiliveStage"])
+    old_deployment = next(k for k in before if k.startswith("ApiDeployment"))
+    new_deployment = next(k for k in after if k.startswith("ApiDeployment"))
+    assert new_deployment != old_deployment  # SAM names a deployment after its API's definition
+    apigw = client("apigateway")
+    api_id = after["Api"][1]
+    assert {r["path"] for r in apigw.get_resources(restApiId=api_id)["items"]} == {"/", "/hello", "/bye"}
+    assert apigw.get_stage(restApiId=api_id, stageName="live")["deploymentId"] == after[new_deployment][1]
+    assert [d["id"] for d in apigw.get_deployments(restApiId=api_id)["items"]] == [after[new_deployment][1]]
+    assert client("lambda").get_function(FunctionName=after["Fn"][1])["Configuration"]["CodeSha256"] != sha
+    trail = event_trail(cfn, "api")
+    update = trail[trail.index(("api", "UPDATE_IN_PROGRESS")):]
+    assert (old_deployment, "DELETE_COMPLETE") in update
+    assert update.index((new_deployment, "CREATE_COMPLETE")) < update.index(("ApiliveStage", "UPDATE_COMPLETE")) \
+        < update.index(("api", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")) < update.index((old_deployment, "DELETE_COMPLETE"))
