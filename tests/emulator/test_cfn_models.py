@@ -6,6 +6,8 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.parsing import get_model_map, get_name_type_map
 from moto.core.common_models import CloudFormationModel
 
+from emulator.cfn.resources.apigateway import Deployment, RestApi, Stage
+from emulator.cfn.resources.awslambda import LambdaFunction, LambdaPermission
 from emulator.cfn.resources.codebuild import CodeBuildProject
 from emulator.cfn.resources.codecommit import CodeCommitRepository
 from emulator.cfn.resources.model import EmulatedResource
@@ -22,6 +24,12 @@ TYPES = {
     BucketPolicy: ("AWS::S3::BucketPolicy", "", set()),
     TopicPolicy: ("AWS::SNS::TopicPolicy", "", {"Id"}),
     CodePipelineStackResource: ("AWS::CodePipeline::Pipeline", "Name", {"Version"}),
+    # These replace moto's own models of the types: the map must name the emulator's.
+    LambdaFunction: ("AWS::Lambda::Function", "FunctionName", {"Arn"}),
+    LambdaPermission: ("AWS::Lambda::Permission", "", set()),
+    RestApi: ("AWS::ApiGateway::RestApi", "", set()),
+    Deployment: ("AWS::ApiGateway::Deployment", "", set()),
+    Stage: ("AWS::ApiGateway::Stage", "StageName", set()),
 }
 
 
