@@ -60,6 +60,7 @@ def require_auto_expand(template: dict[str, Any], capabilities: list[str]) -> No
 def _serverless(template: dict[str, Any], parameters: dict[str, Any], account_id: str,
                 region: str) -> dict[str, Any]:
     # Imported here: the translator is heavy and only SAM templates need it.
+    from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
@@ -70,13 +71,17 @@ def _serverless(template: dict[str, Any], parameters: dict[str, Any], account_id
                                     aws_secret_access_key="emulator")
     values = {**{k: v for k, v in parameters.items()}, "AWS::Region": region,
               "AWS::AccountId": account_id, "AWS::Partition": partition}
-    translator = Translator(None, Parser(), boto_session=session)
+    # The translator's metrics go nowhere; published, they do not warn when dropped.
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
+    translator = Translator(None, Parser(), boto_session=session, metrics=metrics)
     try:
         return translator.translate(copy.deepcopy(template), parameter_values=values,
                                     get_managed_policy_map=lambda: aws_managed.policy_map(partition))
     except InvalidDocumentException as err:
         # AWS's reason is the translator's summary followed by each error it found.
         raise TransformError(SERVERLESS, " ".join([err.message, *(c.message for c in err.causes)])) from err
+    finally:
+        metrics.publish()
 
 
 def expand(template: dict[str, Any], parameters: dict[str, Any], account_id: str, region: str) -> dict[str, Any]:
