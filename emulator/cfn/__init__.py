@@ -28,8 +28,9 @@ def patches() -> tuple[Patch, ...]:
     """The extension's patches of moto (imported on demand: importing the package stays cheap)."""
     from emulator.cfn import backend, responses
     from emulator.cfn import resources  # noqa: F401 - defining the models registers the resource types
+    from emulator.cfn.resources import awslambda
 
-    return backend.PATCHES + responses.PATCHES
+    return backend.PATCHES + responses.PATCHES + awslambda.PATCHES
 
 
 def install() -> None:

@@ -210,6 +210,7 @@ def test_sample_app_packaged_and_deployed_creates_every_resource_it_declares(emu
     assert (configuration["Runtime"], configuration["Handler"], configuration["Architectures"],
             configuration["MemorySize"], configuration["Timeout"]) == ("provided.al2023", "bootstrap", ["arm64"], 128, 10)
     assert configuration["Environment"]["Variables"] == {"STAGE": "staging", "GREETING": "Howdy", "LOG_LEVEL": "INFO"}
+    assert configuration["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": "/aws/lambda/APP-staging-hello"}
     assert configuration["Role"] == client("iam").get_role(RoleName=resources["HelloFunctionRole"][1])["Role"]["Arn"]
     assert zipped_files(client("s3").get_object(Bucket="artifacts", Key=code_uri.split("/", 3)[3])["Body"].read()) \
         == {"bootstrap": BOOTSTRAP}

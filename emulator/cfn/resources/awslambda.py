@@ -27,6 +27,7 @@ from moto.s3.models import s3_backends
 from emulator.cfn.resources.hooks import TypeHooks, tag_dict
 from emulator.cfn.resources.model import EmulatedResource
 from emulator.cfn.scalars import text
+from emulator.patches import Kind, Patch
 
 # Configuration properties that map one to one onto CreateFunction's request.
 _CONFIGURATION = ("Description", "Handler", "MemorySize", "Role", "Runtime", "Timeout", "VpcConfig",
@@ -170,10 +171,23 @@ def _delete_permission(existing: Any, account_id: str, region: str) -> None:
     backend.get_function(permission.function_name).policy.del_statement(permission.statement_id)
 
 
+def _configuration_with_logging(original: Any, self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    configuration = original(self, *args, **kwargs)
+    logging_config = getattr(self, "logging_config", None)
+    if logging_config:
+        configuration["LoggingConfig"] = dict(logging_config)
+    return configuration
+
+
+PATCHES = (
+    Patch("moto.awslambda.models:LambdaFunction.get_configuration", _configuration_with_logging, Kind.FUNCTION,
+          "GetFunction shows the LoggingConfig a stack gave the function (moto has none)", wraps=True),
+)
+
 HOOKS = {
     "AWS::Lambda::Function": TypeHooks(update=_update_function, delete=_delete_function),
     # Every property of a permission is create-only: a change replaces it, there is no update.
     "AWS::Lambda::Permission": TypeHooks(delete=_delete_permission),
 }
 
-__all__ = ["HOOKS", "LambdaFunction", "LambdaPermission", "code_spec"]
+__all__ = ["HOOKS", "PATCHES", "LambdaFunction", "LambdaPermission", "code_spec"]
