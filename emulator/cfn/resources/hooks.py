@@ -38,6 +38,9 @@ class AttributeView:
         return self._model.get_cfn_attribute(attribute_name)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_model", "_attributes"):
+            # copy.deepcopy builds a view without __init__ and asks for these first.
+            raise AttributeError(name)
         return getattr(self._model, name)
 
 
