@@ -28,8 +28,8 @@ LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
 
-def build_sample_app(scratch: Path) -> bytes:
-    """The sample app's ``bootstrap`` from ``make build``, zipped as ``aws cloudformation package`` zips it."""
+def build_sample_app(scratch: Path) -> Path:
+    """A scratch copy of the sample app after ``make build`` (its ``build/bootstrap``)."""
     app = scratch / "sample_app"
     shutil.copytree(ROOT / "sample_app", app, ignore=shutil.ignore_patterns("build", "reports", "packaged.yaml"))
     go = find_go()
@@ -38,6 +38,11 @@ def build_sample_app(scratch: Path) -> bytes:
     result = subprocess.run(["make", f"GO={go}", "build"], cwd=app, env=env, capture_output=True, text=True,
                             timeout=600, check=False)
     assert result.returncode == 0, f"make build failed:\n{result.stdout}\n{result.stderr}"
+    return app
+
+
+def bootstrap_zip(app: Path) -> bytes:
+    """The built ``bootstrap`` zipped, executable, as ``aws cloudformation package`` zips ``build/``."""
     return zip_files({"bootstrap": (app / "build" / "bootstrap").read_bytes()})
 
 

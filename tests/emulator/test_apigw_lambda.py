@@ -16,7 +16,7 @@ from moto.awslambda.models import lambda_backends
 from emulator.lambda_runtime import pool
 from tests.accounts import DEFAULT_ACCOUNT
 from tests.emulator.helpers import REGION
-from tests.emulator.lambda_helpers import build_sample_app, deploy, script_runtime
+from tests.emulator.lambda_helpers import bootstrap_zip, build_sample_app, deploy, script_runtime
 from tests.waiting import wait_for
 
 INTERNAL_ERROR = {"message": "Internal server error"}
@@ -24,7 +24,7 @@ INTERNAL_ERROR = {"message": "Internal server error"}
 
 @pytest.fixture(scope="session")
 def sample_app_zip(tmp_path_factory) -> bytes:
-    return build_sample_app(tmp_path_factory.mktemp("lambda-sample-app"))
+    return bootstrap_zip(build_sample_app(tmp_path_factory.mktemp("lambda-sample-app")))
 
 
 def _starts(name: str) -> int:
