@@ -44,6 +44,10 @@ _UNRESERVED_DEFAULTS = {
 }
 
 
+class EnvironmentClosed(Exception):
+    """The environment was retired or closed before it could take the event; use the current one."""
+
+
 class ExecutionEnvironment:
     """A warm process for one function configuration; ``invoke`` serialises events."""
 
@@ -56,6 +60,7 @@ class ExecutionEnvironment:
         self._exited = threading.Event()
         self._task_root: Path | None = None
         self._log: FunctionLog | None = None
+        self._closed = False
 
     @property
     def running(self) -> bool:
@@ -63,9 +68,14 @@ class ExecutionEnvironment:
         return self._process is not None
 
     def invoke(self, payload: bytes) -> Result:
-        """Run one event through the function and return what it answered."""
+        """Run one event through the function and return what it answered.
+
+        :raise EnvironmentClosed: the environment ended before the event could start.
+        """
         request_id = str(uuid.uuid4())
         with self._lock:
+            if self._closed:
+                raise EnvironmentClosed(self.config.name)
             init_ms = None
             if self._process is None:
                 started = time.monotonic()
@@ -101,6 +111,7 @@ class ExecutionEnvironment:
     def retire(self) -> None:
         """End the environment once the event it may be running is answered (its function changed)."""
         with self._lock:
+            self._closed = True
             self._teardown()
 
     def close(self) -> None:
@@ -109,6 +120,7 @@ class ExecutionEnvironment:
         if process is not None:
             _signal_group(process, signal.SIGKILL)
         with self._lock:
+            self._closed = True
             self._teardown()
 
     # ---- init ----

@@ -12,13 +12,14 @@ import logging
 import threading
 from typing import Any
 
-from emulator.lambda_runtime.environment import ExecutionEnvironment
-from emulator.lambda_runtime.function import config_of
+from emulator.lambda_runtime.environment import EnvironmentClosed, ExecutionEnvironment
+from emulator.lambda_runtime.function import FunctionConfig, config_of
 from emulator.lambda_runtime.runtime_api import Result
 from emulator.state import STATE
 
 logger = logging.getLogger(__name__)
 
+_ATTEMPTS = 3
 _lock = threading.Lock()
 _environments: dict[tuple[str, str, str], ExecutionEnvironment] = {}
 
@@ -30,6 +31,15 @@ def invoke(function: Any, payload: bytes) -> Result:
     """
     _end_with_the_emulator()
     config = config_of(function)
+    for _ in range(_ATTEMPTS - 1):
+        try:
+            return _current(config).invoke(payload)
+        except EnvironmentClosed:
+            continue  # a reset or a newer configuration ended it meanwhile: take the current one
+    return _current(config).invoke(payload)
+
+
+def _current(config: FunctionConfig) -> ExecutionEnvironment:
     key = (config.account_id, config.region, config.name)
     stale = None
     with _lock:
@@ -41,7 +51,7 @@ def invoke(function: Any, payload: bytes) -> Result:
         logger.info("function %s changed: its warm environment is replaced", config.name)
         # Off the request's path: it waits for the event the old environment may still be running.
         threading.Thread(target=stale.retire, name="lambda-retire", daemon=True).start()
-    return environment.invoke(payload)
+    return environment
 
 
 def environment_of(account_id: str, region: str, name: str) -> ExecutionEnvironment | None:

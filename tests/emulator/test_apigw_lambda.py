@@ -14,6 +14,7 @@ import requests
 from moto.awslambda.models import lambda_backends
 
 from emulator.lambda_runtime import pool
+from emulator.lambda_runtime.environment import EnvironmentClosed
 from tests.accounts import DEFAULT_ACCOUNT
 from tests.emulator.helpers import REGION
 from tests.emulator.lambda_helpers import bootstrap_zip, build_sample_app, deploy, script_runtime
@@ -311,3 +312,17 @@ def test_a_stage_variable_in_the_integration_uri_picks_the_function(emulator, cl
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["stageVariables"] == {"fn": endpoint.function_name}
+
+
+def test_an_environment_ended_by_a_reset_takes_no_event_and_the_next_request_gets_a_fresh_one(emulator, client):
+    endpoint = deploy(emulator, client, script_runtime(ECHO))
+    assert endpoint.get().status_code == 200
+    ended = pool.environment_of(DEFAULT_ACCOUNT, REGION, endpoint.function_name)
+
+    pool.close_all()
+
+    with pytest.raises(EnvironmentClosed):
+        ended.invoke(b"{}")
+    assert not ended.running
+    assert endpoint.get().status_code == 200
+    assert pool.environment_of(DEFAULT_ACCOUNT, REGION, endpoint.function_name) is not ended
