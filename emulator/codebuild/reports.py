@@ -97,7 +97,8 @@ def parse_junit(path: Path) -> list[TestCase]:
             found = element.find(child)
             if found is not None:
                 status = outcome
-                message = (found.get("message") or found.text or "").strip()
+                # The message attribute is a headline ("failed"); the text holds what the test printed.
+                message = "\n".join(p for p in ((found.get("message") or "").strip(), (found.text or "").strip()) if p)
                 break
         cases.append(TestCase(element.get("classname", ""), element.get("name", ""), status,
                               int(float(element.get("time") or 0) * 1e9), message, str(path)))

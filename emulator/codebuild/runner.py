@@ -178,7 +178,7 @@ class Runner:
                 return None
             if status != 0:
                 self.log.container(f"Command did not exit successfully {command} exit status {status}")
-                self.shell.environment["CODEBUILD_BUILD_SUCCEEDING"] = "0"
+                self.shell.export("CODEBUILD_BUILD_SUCCEEDING", "0")
                 return f"Error while executing command: {command}. Reason: exit status {status}"
         return None
 

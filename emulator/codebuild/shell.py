@@ -12,6 +12,7 @@ host's (on Debian: dash).
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import threading
@@ -93,6 +94,12 @@ class Shell:
             raise Stopped()
         self.environment = self._saved_environment()
         return status
+
+    def export(self, name: str, value: str) -> None:
+        """Set an exported variable for the next commands (over what the last command left)."""
+        self.environment[name] = value
+        with (self.state_dir / "vars").open("a") as saved:
+            saved.write(f"declare -x {name}={shlex.quote(value)}\n")
 
     def values(self, names: tuple[str, ...]) -> dict[str, str]:
         """The values the build's shell holds for ``names`` now (exported or not); unset ones are absent."""

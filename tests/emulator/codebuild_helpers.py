@@ -120,3 +120,15 @@ def execution_of(pipelines: Any, name: str, commit_id: str, timeout: float = 20)
         return None
 
     return wait_for(started, timeout, f"an execution of {commit_id[:8]}")
+
+
+def push_files(path: Path, clone_url: str, files: dict[str, str], message: str = "Build this") -> str:
+    """Commit ``files`` into a fresh checkout at ``path``, push it to main, return the commit id."""
+    path.mkdir(parents=True)
+    for name, content in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(content)
+    git(path, "init", "-q")
+    git(path, "add", ".")
+    git(path, "commit", "-q", "-m", message)
+    return push(path, clone_url)

@@ -65,3 +65,49 @@ def test_the_sample_app_builds_tests_and_packages_into_kms_encrypted_s3(client, 
     assert any(re.match(r"\[Container\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} Running command make lint test", line)
                for line in lines)
     assert any(line.startswith("ok ") or "PASS" in line for line in lines)  # go test's own output
+
+
+FAILING_TEST = """package api
+
+import "testing"
+
+func TestGreetingIsPolite(t *testing.T) {
+	t.Fatal("greeting forgot to say please")
+}
+"""
+
+
+def test_a_pushed_failing_go_test_fails_the_build_with_the_failure_in_summary_log_and_report(
+        client, emulator, tmp_path):
+    stack = BuildProject(client, emulator)
+    checkout = project_checkout(tmp_path / "project")
+    (checkout / "sample_app" / "internal" / "api" / "polite_test.go").write_text(FAILING_TEST)
+    commit_id = push(checkout, stack.clone_url, "Expect a polite greeting")
+    execution_id = execution_of(stack.pipelines, stack.name, commit_id)
+
+    run = stack.build_run(execution_id)
+
+    assert run["status"] == "Failed"
+    result = run["output"]["executionResult"]
+    assert result["externalExecutionSummary"] == (
+        "Build terminated with state: FAILED. Phase: PRE_BUILD, Code: COMMAND_EXECUTION_ERROR, "
+        "Message: Error while executing command: make lint test. Reason: exit status 2")
+    state = stack.pipelines.get_pipeline_execution(pipelineName=stack.name, pipelineExecutionId=execution_id)
+    assert state["pipelineExecution"]["status"] == "Failed"
+    build = stack.build(result["externalExecutionId"])
+    assert build["buildStatus"] == "FAILED"
+    phases = {p["phaseType"]: p for p in build["phases"]}
+    assert phases["PRE_BUILD"]["phaseStatus"] == "FAILED"
+    assert phases["PRE_BUILD"]["contexts"] == [{"statusCode": "COMMAND_EXECUTION_ERROR", "message": (
+        "Error while executing command: make lint test. Reason: exit status 2")}]
+    # A failed PRE_BUILD skips to FINALIZING: nothing is built or uploaded.
+    assert "BUILD" not in phases and "UPLOAD_ARTIFACTS" not in phases and "FINALIZING" in phases
+    lines = stack.log_lines(build)
+    assert any("greeting forgot to say please" in line for line in lines)
+    assert any(line.endswith("Command did not exit successfully make lint test exit status 2") for line in lines)
+    # The JUnit report is read from a failed build too: the failing case is in it.
+    [report] = stack.codebuild.batch_get_reports(reportArns=build["reportArns"])["reports"]
+    assert report["status"] == "FAILED" and report["testSummary"]["statusCounts"]["FAILED"] >= 1
+    failed = stack.codebuild.describe_test_cases(reportArn=report["arn"], filter={"status": "FAILED"})["testCases"]
+    assert [c["name"] for c in failed] == ["TestGreetingIsPolite"]
+    assert "please" in failed[0]["message"]
