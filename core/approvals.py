@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from core import pipelines
+from core.models.approvals import Decision
 
 # A comment is at most this long, so the summary sent to AWS (at most 512 characters, PutApprovalResult)
 # always has room for who decided and how.
@@ -33,7 +34,7 @@ def production_change_set_name(app: str, execution_id: str) -> str:
 
 def summary(decision: str, username: str, comment: str, first_approver: str = "") -> str:
     """What PutApprovalResult's summary says: who decided in the portal, then their comment."""
-    verb = "Approved" if decision == "approve" else "Rejected"
+    verb = "Approved" if decision == Decision.APPROVE else "Rejected"
     who = f"{verb} in the portal by {username}"
     if first_approver:
         who += f" (first approval by {first_approver})"

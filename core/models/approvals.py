@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, utcnow
+from core.models.base import Base, enum_type, utcnow
 
 
-class ReviewStatus(str, enum.Enum):
+class ReviewStatus(enum.StrEnum):
     PENDING = "pending"  # asked for; the worker reads it next
     READING = "reading"  # a worker holds the read
     READ = "read"  # stored; ``complete`` says whether it needs reading again
@@ -38,7 +38,7 @@ class ApprovalReview(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     setup_id: Mapped[int] = mapped_column(ForeignKey("setups.id", ondelete="CASCADE"), index=True)
     execution_id: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.PENDING.value)
+    status: Mapped[ReviewStatus] = mapped_column(enum_type(ReviewStatus, 16), default=ReviewStatus.PENDING)
     # APP-production-<execution id> (docs/contracts.md), in the production account.
     change_set_name: Mapped[str] = mapped_column(String(200), default="")
     # {"status", "status_reason", "execution_status", "created_at", "changes": [{"action", "logical_id",
@@ -58,12 +58,12 @@ class ApprovalReview(Base):
     read_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class Decision(str, enum.Enum):
+class Decision(enum.StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
 
 
-class DecisionStatus(str, enum.Enum):
+class DecisionStatus(enum.StrEnum):
     PENDING = "pending"  # recorded; the worker sends it next
     RUNNING = "running"  # a worker holds it
     SENT = "sent"  # AWS accepted the result
@@ -88,12 +88,12 @@ class ApprovalDecision(Base):
     approval_run_id: Mapped[str] = mapped_column(String(100))
     stage: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(100))
-    decision: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[Decision] = mapped_column(enum_type(Decision, 16))
     decided_by: Mapped[str] = mapped_column(String(64))
     first_approver: Mapped[str] = mapped_column(String(64), default="")  # the two-person rule's first
     comment: Mapped[str] = mapped_column(Text, default="")
     commit_id: Mapped[str] = mapped_column(String(64), default="")
-    status: Mapped[str] = mapped_column(String(16), default=DecisionStatus.PENDING.value)
+    status: Mapped[DecisionStatus] = mapped_column(enum_type(DecisionStatus, 16), default=DecisionStatus.PENDING)
     message: Mapped[str] = mapped_column(Text, default="")  # AWS's answer, or why it was not sent
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)

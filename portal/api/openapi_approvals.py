@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from core import approvals
+from core.models import Decision, DecisionStatus, ReviewStatus
 
 STRING = {"type": "string"}
 TIME = {"type": "string", "format": "date-time", "nullable": True}
 COUNT = {"type": "integer", "minimum": 0}
-DECISION = {"type": "string", "enum": ["approve", "reject"]}
+DECISION = {"type": "string", "enum": [decision.value for decision in Decision]}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -38,7 +39,7 @@ def schemas(id_schema: dict[str, Any]) -> dict[str, Any]:
     output = _object({"key": STRING, "value": STRING, "description": STRING})
     staging = _object({"stack_name": STRING, "account_id": STRING, "status": STRING, "status_reason": STRING,
                        "outputs": {"type": "array", "items": output}, "problem": STRING})
-    review = _object({"status": {"type": "string", "enum": ["pending", "reading", "read"]},
+    review = _object({"status": {"type": "string", "enum": [status.value for status in ReviewStatus]},
                       "read": {"type": "boolean"}, "read_at": TIME, "complete": {"type": "boolean"},
                       "change_set": change_set, "staging": staging, "custom_data": STRING,
                       "timeout_minutes": {"type": "integer", "nullable": True}}, nullable=True)
@@ -49,7 +50,7 @@ def schemas(id_schema: dict[str, Any]) -> dict[str, Any]:
         "id": id_schema, "execution_id": STRING, "decision": DECISION, "decided_by": STRING,
         "first_approver": {"type": "string", "description": "Under the two-person rule, who approved first."},
         "comment": STRING, "commit_id": STRING,
-        "status": {"type": "string", "enum": ["pending", "running", "sent", "completed", "failed"],
+        "status": {"type": "string", "enum": [status.value for status in DecisionStatus],
                    "description": "completed: the approval was decided elsewhere (console, timeout, "
                                   "superseded execution) and nothing was sent."},
         "message": {"type": "string", "description": "AWS's answer, or why the decision was not sent."},

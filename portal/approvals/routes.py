@@ -7,7 +7,7 @@ from flask import abort, flash, jsonify, make_response, redirect, render_templat
 from flask_login import current_user
 
 from core import approvals, validation
-from core.models import Decision, PipelineSnapshot, Setup, utcnow
+from core.models import Decision, DecisionStatus, PipelineSnapshot, Setup, utcnow
 from portal.approvals import bp, presenters, service
 from portal.db import get_session
 from portal.errors import error_response
@@ -53,6 +53,7 @@ def _state(setup: Setup, snapshot: PipelineSnapshot | None):
     approval = service.waiting_approval(snapshot)
     review = service.review_of(session, setup, approval["execution_id"], now) if approval else None
     decision = service.decision_for(session, setup.id, approval) if approval else None
+    service.resend_if_lost(session, decision, now)
     votes = service.votes_for(session, setup.id, approval) if approval else []
     history = service.recent_decisions(session, setup.id)
     body = presenters.page_json(setup, snapshot, approval, review, decision, votes, history, now,
@@ -105,12 +106,12 @@ def decide(setup_id: int):
     except service.Refused as err:
         flash(f"Not sent: {err}", "error")
         return back
-    if getattr(made, "status", None) == "failed":
+    if getattr(made, "status", None) == DecisionStatus.FAILED:
         flash(f"The decision could not be handed to a worker. {made.message}", "error")
     elif not hasattr(made, "decision"):
         flash("Your approval is recorded. This pipeline needs a second approver: the next approval by someone "
               "else sends it to AWS.", "success")
     else:
-        flash(f"{'Approval' if raw == 'approve' else 'Rejection'} recorded (#{made.id}): the worker sends it to "
+        flash(f"{'Approval' if raw == Decision.APPROVE else 'Rejection'} recorded (#{made.id}): the worker sends it to "
               "AWS, and this page shows AWS's answer.", "success")
     return back
