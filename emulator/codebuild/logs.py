@@ -60,6 +60,13 @@ class BuildLog:
         if due:
             self.flush()
 
+    def flush_due(self) -> None:
+        """Flush when lines have waited FLUSH_SECONDS (a command that prints once, then works for long)."""
+        with self._lock:
+            due = bool(self._pending) and time.time() - self._flushed_at >= FLUSH_SECONDS
+        if due:
+            self.flush()
+
     def flush(self) -> None:
         with self._lock:
             events, self._pending = self._pending, []

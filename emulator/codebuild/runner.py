@@ -172,7 +172,7 @@ class Runner:
                 return None
             self.log.container(f"Running command {command}")
             try:
-                status = self.shell.run(command, self.log.write, self.plan.deadline)
+                status = self.shell.run(command, self.log.write, self.plan.deadline, self.log.flush_due)
             except Stopped:
                 self._halted()
                 return None

@@ -57,8 +57,11 @@ class Shell:
         self._groups: set[int] = set()
         self._stopped = False
 
-    def run(self, command: str, output: Callable[[str], None], deadline: float | None = None) -> int:
+    def run(self, command: str, output: Callable[[str], None], deadline: float | None = None,
+            tick: Callable[[], None] = lambda: None) -> int:
         """Run ``command``; stream its output lines to ``output``; return its exit status.
+
+        ``tick`` is called every 0.2 s while the command runs (the log flushes what it holds).
 
         :raise Stopped: ``stop()`` was called, or ``deadline`` (epoch seconds) passed.
         """
@@ -80,6 +83,7 @@ class Shell:
                     status = process.wait(timeout=0.2)
                     break
                 except subprocess.TimeoutExpired:
+                    tick()
                     if self._stopped or (deadline is not None and time.time() > deadline):
                         self._kill(process.pid)
                         process.wait()

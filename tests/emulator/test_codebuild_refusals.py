@@ -53,7 +53,7 @@ phases:
   build:
     commands:
       - echo starting
-      - sleep 300 & echo $$ $! > "$CODEBUILD_SRC_DIR/../tmp/pid"; wait
+      - sleep 300 & echo "waiting on $!"; echo $$ $! > "$CODEBUILD_SRC_DIR/../tmp/pid"; wait
 """
 
 
@@ -82,6 +82,9 @@ def test_stopping_the_execution_with_abandon_kills_the_build(client, emulator, t
         return [int(p) for p in pids] if len(pids) == 2 else None
 
     pids = wait_for(running_pids, 30, "the build's commands to run")
+    # What a running command printed is in the log already (flushed within half a second).
+    wait_for(lambda: any(line.startswith("waiting on ") for line in stack.log_lines(stack.build(build_id))), 5,
+             "the running command's output in the log")
     started = time.time()
     stack.pipelines.stop_pipeline_execution(pipelineName=stack.name, pipelineExecutionId=execution_id,
                                             abandon=True, reason="Wrong commit")
