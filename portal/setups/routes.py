@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 from flask_login import current_user
 from sqlalchemy import select
 
-from core import stacks
+from core import lifecycle, stacks
 from core.models import OperationStatus, Setup
 from portal.db import get_session
 from portal.deployments import service as deployment_service
@@ -121,7 +121,10 @@ def index():
     session = get_session()
     rows = [(setup, *deployment_service.state_of(session, setup)) for setup in session.scalars(select(Setup))]
     rows.sort(key=lambda row: (row[2], row[0].id), reverse=True)  # the most recent activity first
-    return render_template("setups/index.html", rows=rows, steps=dict(STEPS))
+    # The pipeline link follows the one rule of "deployed", not the badge: a re-apply running or
+    # failed leaves the pipeline in place.
+    with_pipeline = set(lifecycle.deployed_setup_ids(session))
+    return render_template("setups/index.html", rows=rows, steps=dict(STEPS), with_pipeline=with_pipeline)
 
 
 @bp.route("/setups/new", methods=["GET", "POST"])

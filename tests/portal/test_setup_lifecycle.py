@@ -47,3 +47,20 @@ def test_a_torn_down_setup_is_not_offered_a_teardown(client, auth, users, db, re
     assert f"/setups/{ready_setup.id}/teardown" not in client.get(f"/setups/{ready_setup.id}/deployments").get_data(as_text=True)
     response = submit(client, f"/setups/{ready_setup.id}/teardown", {"confirmation": "orders-api"})
     assert response.status_code == 409 and "there is nothing left to tear down" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("history, linked", [
+    ([("apply", "succeeded")], True),
+    ([("apply", "succeeded"), ("apply", "running")], True),  # the re-apply's badge says applying
+    ([("apply", "succeeded"), ("apply", "failed")], True),  # its stacks stay
+    ([("apply", "failed")], False),
+    ([("apply", "succeeded"), ("teardown", "succeeded")], False),
+])
+def test_the_list_links_the_pipeline_while_the_stacks_are_deployed(client, auth, users, db, ready_setup, history,
+                                                                    linked):
+    for kind, status in history:
+        f.add_operation(db, ready_setup, kind, status)
+    db.commit()
+    auth.login("viewer")
+    _, row = state_on_pages(client, ready_setup.id)
+    assert (f'href="/pipelines/{ready_setup.id}"' in row) is linked
