@@ -31,6 +31,7 @@ def approval_state(setup_id: int) -> dict:
     now = utcnow()
     review = service.review_of(session, setup, approval["execution_id"], now) if approval else None
     decision = service.decision_for(session, setup.id, approval) if approval else None
+    service.resend_if_lost(session, decision, now)
     votes = service.votes_for(session, setup.id, approval) if approval else []
     return presenters.page_json(setup, snapshot, approval, review, decision, votes,
                                 service.recent_decisions(session, setup.id), now, can("production.approve"),

@@ -90,6 +90,9 @@ def _input_properties() -> dict[str, Any]:
         "stage_parameters": {"type": "object", "additionalProperties": False,
                              "properties": {name: stage for name in v.STAGES}},
         "access": {"type": "object", "propertyNames": {"pattern": r"^[0-9]{12}$"}, "additionalProperties": access},
+        "two_person_approval": {"type": "boolean", "default": False,
+                                "description": "Production needs two distinct approvers: the first approval is "
+                                               "recorded, the second (by someone else) is sent."},
     }
 
 
@@ -97,6 +100,7 @@ def _schemas() -> dict[str, Any]:
     inputs = _input_properties()
     setup_output = {key: {"type": "string"} for key in inputs if key not in ("tags", "stage_parameters", "access")}
     setup_output.update({key: {"type": "object"} for key in ("tags", "stage_parameters", "access")})
+    setup_output["two_person_approval"] = {"type": "boolean"}
     return {
         "SetupCreate": {"type": "object", "additionalProperties": False, "properties": inputs,
                         "required": ["name", "build_account_id", "staging_account_id", "production_account_id",

@@ -105,6 +105,29 @@ def decision_for(session: Session, setup_id: int, approval: dict[str, Any]) -> A
         ApprovalDecision.approval_run_id == approval["run_id"]))
 
 
+def resend_if_lost(session: Session, decision: ApprovalDecision | None, now: datetime | None = None) -> None:
+    """Send a decision again that has waited for a worker longer than RESEND_SECONDS (its message was lost).
+
+    One conditional UPDATE (``started_at`` marks the re-send until the worker claims it), so one viewer re-sends;
+    a re-send is harmless: the worker claims a decision once and reads the state afresh.
+    """
+    if decision is None or decision.status != DecisionStatus.PENDING.value:
+        return
+    now = now or utcnow()
+    before = now - timedelta(seconds=RESEND_SECONDS)
+    taken = session.execute(update(ApprovalDecision).where(
+        ApprovalDecision.id == decision.id, ApprovalDecision.status == DecisionStatus.PENDING.value,
+        ApprovalDecision.created_at < before,
+        ApprovalDecision.started_at.is_(None) | (ApprovalDecision.started_at < before),
+    ).values(started_at=now).execution_options(synchronize_session=False)).rowcount
+    session.commit()
+    if taken == 1:
+        try:
+            queue.enqueue(SEND_TASK, decision.id)
+        except queue.QueueUnavailable as err:
+            log.warning("approval decision %s not re-sent: %s", decision.id, err)
+
+
 def votes_for(session: Session, setup_id: int, approval: dict[str, Any]) -> list[ApprovalVote]:
     return list(session.scalars(select(ApprovalVote).where(
         ApprovalVote.setup_id == setup_id, ApprovalVote.execution_id == approval["execution_id"],

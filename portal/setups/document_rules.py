@@ -16,7 +16,7 @@ Errors = dict[str, list[str]]
 
 ACCOUNT_FIELDS = ("build_account_id", "staging_account_id", "production_account_id", "region")
 APPLICATION_FIELDS = ("name", "branch", "source_provider", "connection_arn", "full_repository_id",
-                      "approval_email", "tags", "stage_parameters")
+                      "approval_email", "tags", "stage_parameters", "two_person_approval")
 ACCESS_FIELDS = ("access",)
 DOCUMENT_FIELDS = ACCOUNT_FIELDS + APPLICATION_FIELDS + ACCESS_FIELDS
 STRING_FIELDS = ACCOUNT_FIELDS + APPLICATION_FIELDS[:6]
@@ -105,6 +105,11 @@ def check_application(values: dict[str, Any], build_account_id: str, region: str
         errors["tags"] = ["Must be a JSON object of tag keys to string values."]
     else:
         clean["tags"] = _run(v.check_tags, tags, "tags", errors)
+    two_person = values.get("two_person_approval", False)
+    if isinstance(two_person, bool):
+        clean["two_person_approval"] = two_person
+    else:
+        errors["two_person_approval"] = ["Must be true or false."]
     clean["stage_parameters"], stage_errors = check_stage_parameters(values.get("stage_parameters", {}))
     errors.update(stage_errors)
     return clean, errors

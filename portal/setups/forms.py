@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     FieldList,
     Form,
     FormField,
@@ -137,6 +138,9 @@ class ApplicationForm(FlaskForm):
     tags = TextAreaField("Tags", validators=[Rule(v.parse_tags_text)], description="One Key=Value per line, applied to the stacks the portal creates "
                                              "(deploy dependencies and pipeline). The application stacks take their "
                                              "tags from sample_app/config/<stage>.json in the repository. Optional.")
+    # A checkbox: ticked or not, either is valid (the rule only says so).
+    two_person_approval = BooleanField("Two approvers for production: the first approval is recorded, a second "
+                                       "approver's sends it", validators=[Rule(bool)])
     staging = FormField(StageForm, label="Staging")
     production = FormField(StageForm, label="Production")
     version = HiddenField()
@@ -168,6 +172,7 @@ class ApplicationForm(FlaskForm):
             "approval_email": v.check_approval_email(self.approval_email.data or ""),
             "tags": v.parse_tags_text(self.tags.data or ""),
             "stage_parameters": {stage: getattr(self, stage).form.values() for stage in v.STAGES},
+            "two_person_approval": bool(self.two_person_approval.data),
         }
 
 

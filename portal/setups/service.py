@@ -61,7 +61,7 @@ def new_setup(created_by_id: int | None) -> Setup:
     """Return an unsaved setup with every column's default set now (the ORM applies them only on insert)."""
     return Setup(created_by_id=created_by_id, branch="main", source_provider=SourceProvider.CODECOMMIT.value,
                  connection_arn="", full_repository_id="", approval_email="", tags={}, stage_parameters={},
-                 access={}, status=SetupStatus.DRAFT.value, wizard_step="accounts")
+                 access={}, status=SetupStatus.DRAFT.value, wizard_step="accounts", two_person_approval=False)
 
 
 def document(setup: Setup) -> dict[str, Any]:
@@ -80,6 +80,7 @@ def document(setup: Setup) -> dict[str, Any]:
         "tags": dict(setup.tags),
         "stage_parameters": {stage: dict(values) for stage, values in setup.stage_parameters.items()},
         "access": {account: dict(entry) for account, entry in setup.access.items()},
+        "two_person_approval": bool(setup.two_person_approval),
     }
 
 

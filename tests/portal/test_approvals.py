@@ -269,3 +269,44 @@ def test_api_decides_once_and_refuses_clearly(api, db, waiting, broker):
     again = api("post", url, role="admin", json={"decision": "reject", "comment": "Wait"})
     assert again.status_code == 409 and again.get_json()["decision"]["decided_by"] == "approver"
     assert len(sent(broker)) == 1
+
+
+def test_the_two_person_rule_is_a_setting_of_the_setup_in_the_api(api, db, ready_setup):
+    url = f"/setups/{ready_setup.id}"
+    assert api("get", url).get_json()["two_person_approval"] is False
+    version = api("get", url).get_json()["version"]
+    refused = api("patch", url, json={"version": version, "two_person_approval": "yes"})
+    assert refused.status_code == 422 and "two_person_approval" in refused.get_json()["errors"]
+    changed = api("patch", url, json={"version": version, "two_person_approval": True})
+    assert changed.status_code == 200 and changed.get_json()["two_person_approval"] is True
+    db.expire_all()
+    assert db.get(Setup, ready_setup.id).two_person_approval is True
+
+
+def test_the_two_person_rule_is_a_setting_of_the_setup_in_the_wizard(client, auth, db, ready_setup, users):
+    from tests.portal.helpers import fill, form_values
+    auth.login("operator")
+    page = f"/setups/{ready_setup.id}/application"
+    assert 'name="two_person_approval"' in client.get(page).get_data(as_text=True)
+    fill(client, page, two_person_approval="y")
+    db.expire_all()
+    assert db.get(Setup, ready_setup.id).two_person_approval is True
+    assert form_values(client.get(page).get_data(as_text=True)).get("two_person_approval") == "y"  # shown ticked
+    settings = client.get(f"/setups/{ready_setup.id}/settings").get_data(as_text=True)
+    assert "two distinct approvers" in settings
+    fill(client, page, two_person_approval=None)  # unticked: a browser sends nothing
+    db.expire_all()
+    assert db.get(Setup, ready_setup.id).two_person_approval is False
+
+
+def test_a_decision_whose_message_was_lost_is_sent_again_once(client, auth, db, waiting, broker):
+    from datetime import timedelta
+    auth.login("approver")
+    decide(client, waiting, "approve", "Go")
+    broker.delete("celery")  # the message is lost
+    [row] = decisions(db)
+    row.created_at = utcnow() - timedelta(minutes=2)
+    db.commit()
+    client.get(approval_url(waiting))
+    client.get(approval_url(waiting))
+    assert sent(broker) == [("worker.send_approval", [row.id])]
