@@ -5,8 +5,11 @@ import io
 import json
 import zipfile
 
+import pytest
+from botocore import xform_name
+
 from tests.emulator.codebuild_helpers import BUILD_ROLE, PROJECT, BuildProject, execution_of, push_files
-from tests.emulator.helpers import DEFAULT_ACCOUNT, REGION
+from tests.emulator.helpers import DEFAULT_ACCOUNT, REGION, assert_valid_response
 
 PASSING = """\
 version: 0.2
@@ -180,3 +183,59 @@ def test_no_matching_artifact_fails_the_upload(client, emulator, tmp_path):
     assert _contexts(build)["UPLOAD_ARTIFACTS"] == ("FAILED", [
         {"statusCode": "CLIENT_ERROR", "message": "no matching artifact paths found"}])
     assert run["status"] == "Failed"
+
+
+REPORTING = """\
+version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p reports
+      - |
+        cat > reports/junit.xml <<'XML'
+        <testsuites><testsuite name="pkg" tests="3" failures="1">
+          <testcase classname="example.com/pkg" name="TestOne" time="0.25"/>
+          <testcase classname="example.com/pkg" name="TestTwo" time="0.5"><failure message="failed">want 2</failure></testcase>
+          <testcase classname="example.com/pkg" name="TestThree" time="0"><skipped message="later"/></testcase>
+        </testsuite></testsuites>
+        XML
+reports:
+  unit:
+    base-directory: reports
+    files:
+      - "*.xml"
+artifacts:
+  files:
+    - reports/junit.xml
+"""
+
+
+def test_builds_and_reports_answer_in_botocores_shapes(client, emulator, tmp_path):
+    stack = BuildProject(client, emulator, buildspec="")
+    _, run, build = _run_and_build(stack, {"buildspec.yml": REPORTING}, path=tmp_path / "app")
+    codebuild = stack.codebuild
+
+    def check(operation, **kwargs):
+        response = getattr(codebuild, xform_name(operation))(**kwargs)
+        assert_valid_response(codebuild, operation, response)
+        return response
+
+    assert run["status"] == "Succeeded", run["output"]["executionResult"]  # a failed test case does not fail the build, the command's status does
+    check("BatchGetBuilds", ids=[build["id"], f"{PROJECT}:no-such-build"])
+    assert check("ListBuildsForProject", projectName=PROJECT)["ids"] == [build["id"]]
+    assert check("StopBuild", id=build["id"])["build"]["buildStatus"] == "SUCCEEDED"  # it had ended
+    group_arn = f"arn:aws:codebuild:{REGION}:{DEFAULT_ACCOUNT}:report-group/{PROJECT}-unit"
+    assert check("ListReportGroups")["reportGroups"] == [group_arn]
+    assert check("BatchGetReportGroups", reportGroupArns=[group_arn])["reportGroups"][0]["type"] == "TEST"
+    assert check("ListReportsForReportGroup", reportGroupArn=group_arn)["reports"] == build["reportArns"]
+    [report] = check("BatchGetReports", reportArns=build["reportArns"])["reports"]
+    assert report["status"] == "FAILED"
+    assert report["testSummary"] == {"total": 3, "statusCounts": {"SUCCEEDED": 1, "FAILED": 1, "SKIPPED": 1},
+                                     "durationInNanoSeconds": 750_000_000}
+    cases = check("DescribeTestCases", reportArn=report["arn"])["testCases"]
+    assert [(c["prefix"], c["name"], c["status"]) for c in cases] == [
+        ("example.com/pkg", "TestOne", "SUCCEEDED"), ("example.com/pkg", "TestTwo", "FAILED"),
+        ("example.com/pkg", "TestThree", "SKIPPED")]
+    assert cases[1]["message"] == "failed\nwant 2"
+    with pytest.raises(codebuild.exceptions.ResourceNotFoundException):
+        codebuild.describe_test_cases(reportArn=report["arn"] + "0")
