@@ -96,3 +96,20 @@ def test_stopping_the_execution_with_abandon_kills_the_build(client, emulator, t
     assert not any(_alive(pid) for pid in pids)  # the command's shell and its background sleep
     assert time.time() - started < 10
     assert _build_action(stack.pipelines, execution_id)["status"] == "Abandoned"
+
+
+def test_stop_build_stops_a_running_build_and_fails_its_action(client, emulator, tmp_path):
+    stack = BuildProject(client, emulator, buildspec="")
+    commit_id = push_files(tmp_path / "app", stack.clone_url, {"buildspec.yml": SLOW})
+    execution_id = execution_of(stack.pipelines, stack.name, commit_id)
+    build_id = _build_action(stack.pipelines, execution_id, ended=False)["output"]["executionResult"][
+        "externalExecutionId"]
+    wait_for(lambda: stack.build(build_id)["currentPhase"] == "BUILD", 30, "the build phase")
+
+    stopped = stack.codebuild.stop_build(id=build_id)["build"]
+
+    assert stopped["buildStatus"] == "STOPPED" and stopped["buildComplete"] is True
+    run = _build_action(stack.pipelines, execution_id)
+    assert run["status"] == "Failed"
+    assert run["output"]["executionResult"]["externalExecutionSummary"].startswith(
+        "Build terminated with state: STOPPED")
