@@ -88,7 +88,7 @@ class BuildRecord:
         if self.status == "SUCCEEDED":
             return None
         failed = self.failed_phase()
-        if failed is None:
+        if failed is None or not failed.code:  # a stopped phase has no context to tell
             return f"Build terminated with state: {self.status}"
         return (f"Build terminated with state: {self.status}. Phase: {failed.phase_type}, Code: {failed.code}, "
                 f"Message: {failed.message}")
