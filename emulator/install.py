@@ -11,10 +11,10 @@ logger = logging.getLogger(__name__)
 def patches() -> tuple[Patch, ...]:
     """Every patch of moto the extensions make, in installation order."""
     # Imported here so that importing emulator.server stays cheap.
-    from emulator import cfn, codecommit, codepipeline, eventbridge, s3policy, sts
+    from emulator import cfn, codebuild, codecommit, codepipeline, eventbridge, s3policy, sts
 
     return (cfn.patches() + codecommit.PATCHES + codepipeline.PATCHES + sts.PATCHES + s3policy.PATCHES
-            + eventbridge.patches())
+            + eventbridge.patches() + codebuild.PATCHES)
 
 
 def install() -> None:
@@ -23,11 +23,11 @@ def install() -> None:
     :raise UntestedMotoError: moto is not the release the patches were checked against.
     :raise MotoInternalsChanged: a patched part of moto is missing or changed kind.
     """
-    from emulator import cfn, cfn_action, codecommit, codepipeline, eventbridge, s3policy, sts
+    from emulator import cfn, cfn_action, codebuild, codecommit, codepipeline, eventbridge, s3policy, sts
 
     # All patches are checked before any is applied, so a changed moto leaves moto untouched.
     applied = MOTO.install(patches())
-    for extension in (cfn, codecommit, codepipeline, sts, s3policy, eventbridge, cfn_action):
+    for extension in (cfn, codecommit, codepipeline, sts, s3policy, eventbridge, cfn_action, codebuild):
         extension.install()  # the registrations beside the patches (resource types, reset hooks)
     if applied:
         logger.info("emulator extensions installed: %d patches of moto", len(applied))
