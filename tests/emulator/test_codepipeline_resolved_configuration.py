@@ -2,7 +2,12 @@
 ``resolvedConfiguration``): the approval page reads the approval's CustomData from there."""
 from __future__ import annotations
 
+import pytest
+
 from tests.emulator.codepipeline_helpers import approval_token, contract_declaration, create_role_and_repository, push
+
+# About the listing, not the actions' work: actions are timed stand-ins.
+pytestmark = pytest.mark.usefixtures("timed_actions")
 
 DECLARED = "Review change set orders-api-production-#{codepipeline.PipelineExecutionId}"
 

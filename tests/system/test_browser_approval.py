@@ -43,6 +43,13 @@ STAGING_TEMPLATE = {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "Prope
                     "Outputs": {"ApiUrl": {"Value": "https://staging.example.com/orders", "Description": "Endpoint"}}}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _timed_actions(emulator: str) -> None:
+    """The actions as timed stand-ins: nothing is built to deploy here, so the test makes the staging stack and
+    the production change set itself (the real actions' work is tests/emulator/test_deploy_action_journey.py)."""
+    control(emulator, "actions", {"simulate": True})
+
+
 def client(emulator: str, service: str, account: str):
     """A client acting in a demo account as its admin (the bootstrap role)."""
     base = dict(endpoint_url=emulator, region_name="us-east-1", aws_access_key_id="testing",

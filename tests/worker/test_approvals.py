@@ -29,7 +29,8 @@ from tests.worker import test_pipeline_dashboard as dashboard
 from tests.worker.test_pipeline_dashboard import codepipeline_calls, push, read_now
 from worker import approval_review, approvals
 
-pytestmark = pytest.mark.both_databases
+# Timed stand-ins for the actions: these tests are about the approval, and a real deploy fails without a build.
+pytestmark = [pytest.mark.both_databases, pytest.mark.usefixtures("timed_actions")]
 
 BEFORE = {"Resources": {
     "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}},
