@@ -1,7 +1,7 @@
 """Functions behind REST APIs in the emulator, set up with boto3 as a deployment would.
 
 ``build_sample_app`` builds the real sample application (``make build``: Go, linux/arm64) in a
-scratch copy, with one Go build cache shared by every run (``.cache/go-build`` in the checkout, or
+scratch copy, with one Go build cache shared by every run (the local CodeBuild's, ``.cache/go/build`` in the checkout, or
 ``SAMPLE_APP_GOCACHE``), so only the first build on a machine compiles the standard library.
 """
 from __future__ import annotations
@@ -18,12 +18,14 @@ from typing import Any, Callable
 
 import requests
 
+from emulator.codebuild.environment import go_cache_root
 from tests.accounts import DEFAULT_ACCOUNT
 from tests.emulator.helpers import REGION
 from tests.sample_app.gotool import find_go
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_GOCACHE = ROOT / ".cache" / "go-build"
+# The local CodeBuild's cache: one home, so a test run compiles the standard library once.
+SHARED_GOCACHE = go_cache_root() / "build"
 LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from emulator.codebuild.environment import go_cache_root
+
 from tests.sample_app.gotool import find_go
 
 SAMPLE_APP = Path(__file__).resolve().parents[2] / "sample_app"
@@ -68,10 +70,9 @@ def toolchain(tmp_path_factory) -> Toolchain:
     for name in ("ARTIFACT_BUCKET", "ARTIFACT_KEY_ARN", "S3_PREFIX", "GOFLAGS", "AWS_ENDPOINT_URL"):
         env.pop(name, None)
     env.update(
-        # Shared by every go call of the session. SAMPLE_APP_GOCACHE lets a developer
-        # keep a warm cache between runs (a cold one compiles the standard library twice:
-        # once for the host, once for linux/arm64).
-        GOCACHE=os.environ.get("SAMPLE_APP_GOCACHE") or str(scratch / "cache"),
+        # The local CodeBuild's cache, shared by every go call of the run (a cold one compiles the
+        # standard library twice: once for the host, once for linux/arm64). SAMPLE_APP_GOCACHE overrides it.
+        GOCACHE=os.environ.get("SAMPLE_APP_GOCACHE") or str(go_cache_root() / "build"),
         GOPATH=str(scratch / "gopath"),
         GOENV="off",  # ignore a developer's `go env -w` settings
         GOTOOLCHAIN="local",
