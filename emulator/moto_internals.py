@@ -68,12 +68,27 @@ INTERNALS: tuple[Internal, ...] = (
         "BaseModel": C, "CloudFormationModel": C,
     }),
     *_group("moto.core.utils", "timestamps as moto writes them", {
-        "iso_8601_datetime_with_milliseconds": F, "unix_time": F, "utcnow": F,
+        "iso_8601_datetime_with_milliseconds": F, "iso_8601_datetime_without_milliseconds": F,
+        "unix_time": F, "utcfromtimestamp": F, "utcnow": F,
     }),
     # ---- the services whose resources the stacks create and update in place ----
     *_group("moto.codebuild.models", "AWS::CodeBuild::Project stores its project in moto's backend", {
         "CodeBuildBackend": C, "codebuild_backends": V,
     }),
+    # ---- the local CodeBuild (emulator.codebuild) ----
+    *_group("moto.codebuild.responses", "BatchGetBuilds and ListBuildsForProject wrapped; the Reports API added", {
+        "CodeBuildResponse": C,
+    }),
+    *_group("moto.codebuild.exceptions", "CodeBuild's errors as moto words them", {
+        "InvalidInputException": C, "ResourceNotFoundException": C,
+    }),
+    *_group("moto.codebuild.models", "a build starts from the project's metadata and joins its build history", {
+        "CodeBuild.project_metadata": ATTR, "CodeBuildBackend.codebuild_projects": ATTR,
+        "CodeBuildBackend.build_history": ATTR,
+    }),
+    *_group("moto.logs.exceptions", "two builds may create the project's log group at once",
+            {"ResourceAlreadyExistsException": C}),
+    *_group("moto.ssm.models", "PARAMETER_STORE build variables read the parameter", {"ssm_backends": V}),
     *_group("moto.codecommit.models", "AWS::CodeCommit::Repository and the source actions use moto's repositories", {
         "CodeCommit": C, "CodeCommitBackend": C, "codecommit_backends": V,
         "CodeCommit.repository_metadata": ATTR, "CodeCommitBackend.repositories": ATTR,
@@ -85,7 +100,27 @@ INTERNALS: tuple[Internal, ...] = (
         "InvalidRepositoryNameException": C, "RepositoryDoesNotExistException": C,
     }),
     *_group("moto.events.models", "rules updated in place; pipeline events", {"events_backends": V}),
+    *_group("moto.events.models", "EventBridge delivery reads rules, buses and their policy statements", {
+        "Rule": C, "EventBusPolicyStatement": C, "EventBus._statements": ATTR,
+    }),
+    *_group("moto.events.utils", "a target's InputTransformer, applied as moto does", {"EventTemplateParser": C}),
+    *_group("moto.sqs.models", "EventBridge delivers to queues; AWS::SQS::QueuePolicy sets their policy",
+            {"sqs_backends": V}),
+    *_group("moto.utilities.arns", "a target's ARN, read as moto reads it", {"parse_arn": F}),
     *_group("moto.iam.models", "roles, policies and trust policies", {"Role": C, "iam_backends": V}),
+    *_group("moto.iam.models", "an AWS managed policy a role attaches is added to its account", {
+        "AWSManagedPolicy": C, "IAMBackend.managed_policies": ATTR,
+    }),
+    *_group("moto.iam.aws_managed_policies", "AWS's managed policies, by name (SAM's policy map)", {
+        "aws_managed_policies_data": V,
+    }),
+    *_group("moto.awslambda.models", "AWS::Lambda::Function/Permission create moto's functions", {
+        "lambda_backends": V,
+    }),
+    *_group("moto.apigateway.models", "AWS::ApiGateway::RestApi/Deployment/Stage live in moto's backend", {
+        "apigateway_backends": V,
+    }),
+    *_group("moto.s3.exceptions", "a function's code object is missing", {"MissingKey": C}),
     *_group("moto.iam.exceptions", "a missing role", {"NotFoundException": C}),
     *_group("moto.kms.models", "keys updated in place", {"kms_backends": V}),
     *_group("moto.logs.models", "log groups updated in place", {"logs_backends": V}),

@@ -23,7 +23,7 @@ from tests.emulator.helpers import control
 ROOT = Path(__file__).resolve().parents[2]
 EMULATOR = ROOT / "emulator"
 REGISTRY_MODULE = EMULATOR / "patches.py"
-EXTENSIONS = ("cfn", "codecommit", "codepipeline", "sts", "s3policy")  # as emulator.install has them
+EXTENSIONS = ("cfn", "codecommit", "codepipeline", "sts", "s3policy", "eventbridge", "codebuild")  # as emulator.install has them
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def _patches_or_import_problems() -> tuple[tuple[Patch, ...], list[str]]:
     for name in EXTENSIONS:
         try:
             module = importlib.import_module(f"emulator.{name}")
-            found += module.patches() if name == "cfn" else module.PATCHES
+            found += module.patches() if name in ("cfn", "eventbridge") else module.PATCHES
         except ImportError as err:  # a name moved in moto: the module cannot even be imported
             problems.append(f"emulator.{name} cannot be imported: {err}")
     return found, problems
