@@ -25,8 +25,9 @@ logger = logging.getLogger(__name__)
 def patches() -> tuple[Patch, ...]:
     from emulator.eventbridge import delivery
 
-    importlib.import_module("emulator.eventbridge.resources")  # defining the models registers the resource types
-    return delivery.PATCHES
+    # Importing the module defines its models, which registers the resource types with moto.
+    resources = importlib.import_module("emulator.eventbridge.resources")
+    return delivery.PATCHES + resources.PATCHES
 
 
 def stats() -> dict[str, object]:

@@ -13,6 +13,7 @@ from moto.sqs.models import sqs_backends
 from emulator.cfn.resources import register_hooks
 from emulator.cfn.resources.hooks import TypeHooks
 from emulator.cfn.resources.model import EmulatedResource
+from emulator.patches import Kind, Patch
 
 
 def _bus(account_id: str, region: str, name_or_arn: str) -> Any:
@@ -136,3 +137,9 @@ register_hooks("AWS::Events::EventBusPolicy", TypeHooks(update=_update_bus_polic
 register_hooks("AWS::SQS::QueuePolicy", TypeHooks(update=_update_queue_policy, delete=_delete_queue_policy))
 register_hooks("AWS::Events::EventBus", TypeHooks(after_create=_bus_configured, update=_update_bus,
                                                   attributes={"Name": lambda bus: bus.name}))
+
+
+PATCHES = (
+    Patch("moto.events.models:EventBus.physical_resource_id", property(lambda bus: bus.name), Kind.ABSENT,
+          "Ref of an AWS::Events::EventBus is its name; moto's model has no physical id"),
+)

@@ -23,7 +23,8 @@ def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
     """Every message now in the queue, received and deleted, oldest first."""
     received: list[dict[str, Any]] = []
     while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        # WaitTimeSeconds 0: a queue with long polling by default (the template's) must not stall a drain.
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         if not messages:
             return received
         received += [json.loads(m["Body"]) for m in messages]

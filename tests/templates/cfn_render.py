@@ -36,6 +36,8 @@ _REF_NAME_PROPERTY = {
     "AWS::CodePipeline::Pipeline": "Name",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::KMS::Alias": "AliasName",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Events::Rule": "Name",
 }
 
 
@@ -153,7 +155,19 @@ class RenderedStack:
             return self.value(declared)
         if resource["Type"] == "AWS::SNS::Topic":
             return self.attribute(logical_id, "TopicArn")
+        if resource["Type"] == "AWS::SQS::Queue":
+            return f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{self._queue_name(logical_id)}"
         return f"{self.pseudo['AWS::StackName']}-{logical_id}-GENERATED"
+
+    def _queue_name(self, logical_id: str) -> str:
+        declared = self.template["Resources"][logical_id].get("Properties", {}).get("QueueName")
+        return self.value(declared) if declared is not None else f"{self.pseudo['AWS::StackName']}-{logical_id}-GENERATED"
+
+    def _rule_arn(self, logical_id: str) -> str:
+        bus = self.template["Resources"][logical_id].get("Properties", {}).get("EventBusName")
+        bus_name = self.value(bus) if bus is not None else "default"
+        path = "" if bus_name == "default" else f"{bus_name}/"
+        return f"arn:{self.partition}:events:{self.region}:{self.account_id}:rule/{path}{self.physical_name(logical_id)}"
 
     def attribute(self, logical_id: str, name: str) -> str:
         """Fn::GetAtt for the attributes the templates use."""
@@ -171,6 +185,9 @@ class RenderedStack:
             ("AWS::CodeCommit::Repository", "Name"): lambda: self.physical_name(logical_id),
             ("AWS::CodeCommit::Repository", "CloneUrlHttp"): lambda: f"https://git-codecommit.{region}.amazonaws.com/v1/repos/{self.physical_name(logical_id)}",
             ("AWS::CodeCommit::Repository", "CloneUrlSsh"): lambda: f"ssh://git-codecommit.{region}.amazonaws.com/v1/repos/{self.physical_name(logical_id)}",
+            ("AWS::Events::EventBus", "Arn"): lambda: f"{arn}:events:{region}:{account}:event-bus/{self.physical_name(logical_id)}",
+            ("AWS::Events::Rule", "Arn"): lambda: self._rule_arn(logical_id),
+            ("AWS::SQS::Queue", "Arn"): lambda: f"{arn}:sqs:{region}:{account}:{self._queue_name(logical_id)}",
             ("AWS::Logs::LogGroup", "Arn"): lambda: f"{arn}:logs:{region}:{account}:log-group:{self.physical_name(logical_id)}:*",
         }
         if (kind, name) not in known:

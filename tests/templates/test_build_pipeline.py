@@ -254,6 +254,7 @@ def test_codecommit_outputs(stack):
     assert set(outputs) == {
         "RepositoryName", "RepositoryCloneUrlHttp", "RepositoryCloneUrlSsh", "PipelineName",
         "PipelineConsoleUrl", "ArtifactBucketName", "ArtifactKeyArn", "ApprovalTopicArn",
+        "EventBusArn", "EventQueueUrl", "EventQueueArn",
     }
     assert outputs["RepositoryName"] == APP
     assert outputs["PipelineName"] == f"{APP}-pipeline"
