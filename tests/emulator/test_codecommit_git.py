@@ -123,9 +123,14 @@ def test_a_push_tells_eventbridge_what_codecommit_tells_it(emulator, repository,
     queue_arn = client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
     events = client("events")
-    events.put_rule(Name="pushes", EventPattern=json.dumps({
+    rule_arn = events.put_rule(Name="pushes", EventPattern=json.dumps({
         "source": ["aws.codecommit"], "detail-type": ["CodeCommit Repository State Change"],
-        "resources": [repository["Arn"]], "detail": {"event": ["referenceCreated", "referenceUpdated"]}}))
+        "resources": [repository["Arn"]], "detail": {"event": ["referenceCreated", "referenceUpdated"]}}))["RuleArn"]
+    # As on AWS, EventBridge delivers to a queue only if the queue's policy lets it, for this rule.
+    client("sqs").set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
     events.put_targets(Rule="pushes", Targets=[{"Id": "queue", "Arn": queue_arn}])
     checkout = clone(emulator, tmp_path)
     first = commit_file(checkout, "a.txt", "a\n", "One")
@@ -137,8 +142,8 @@ def test_a_push_tells_eventbridge_what_codecommit_tells_it(emulator, repository,
     received = [json.loads(m["Body"]) for m in messages]
     assert [e["detail"]["event"] for e in received] == ["referenceCreated", "referenceUpdated"]
     created, updated = received
-    # (moto's delivery drops the envelope's "account"; the repository ARN names it.)
     assert created["source"] == "aws.codecommit" and created["region"] == REGION
+    assert created["account"] == repository["Arn"].split(":")[4]
     assert created["detail-type"] == "CodeCommit Repository State Change"
     assert created["resources"] == [repository["Arn"]]
     assert created["detail"] | {"callerUserArn": "-"} == {
