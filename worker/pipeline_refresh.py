@@ -8,6 +8,9 @@ missing deduplication, SIP-141). After the read, ``next_read_at`` moves by core/
 interval: seconds while someone watches, minutes while nobody does. The
 portal only moves ``watched_until`` (and ``next_read_at`` to now when a page opens unwatched).
 
+A failed build of the newest execution gets the tail of its log once (worker/build_logs.py); later
+reads copy it from the stored snapshot.
+
 A read that fails (throttled past botocore's standard retries, access denied) keeps the stored
 snapshot and records why beside it; the page shows the older state "as of" its read.
 """
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import lifecycle, pipelines
 from core.models import Operation, OperationKind, OperationStatus, PipelineSnapshot, Setup, utcnow
-from worker import aws_errors, context, db
+from worker import aws_errors, build_logs, context, db
 from worker.celery_app import app
 from worker.pipeline_state import read_pipeline
 from worker.sessions import AccessError
@@ -108,11 +111,16 @@ def refresh(factory: sessionmaker[Session], snapshot_id: int, now: datetime | No
             return False
         setup = session.get(Setup, row.setup_id)
         try:
-            client = context.for_user(READER, setup).codepipeline(row.account_id)
-            found = read_pipeline(client, row.pipeline_name, row.stages or [], row.executions or [])
+            aws = context.for_user(READER, setup)
+            found = read_pipeline(aws.codepipeline(row.account_id), row.pipeline_name, row.stages or [],
+                                  row.executions or [])
         except (ClientError, BotoCoreError, AccessError) as err:
             _record_failure(row, err, now)
         else:
+            newest = found.executions[0]["id"] if found.executions else None
+            account = row.account_id
+            build_logs.attach_tails(found.stages, row.stages or [], newest,
+                                    lambda service: aws.sessions.client(account, service))
             _store(row, found, now)
         session.flush()
         # Decided in the UPDATE itself: a page that opened while AWS was being read has marked the row

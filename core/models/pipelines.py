@@ -29,7 +29,8 @@ class PipelineSnapshot(Base):
     # When AWS last answered; None until the first read succeeded: nothing is claimed before that.
     read_at: Mapped[datetime | None] = mapped_column(default=None)
     # [{"name", "status", "execution_id", "actions": [{"name", "status", "started_at", "updated_at",
-    #   "summary", "external_id", "external_url", "entity_url", "execution_id", "error": {...}}]}]
+    #   "summary", "external_id", "external_url", "entity_url", "execution_id", "error": {...},
+    #   "log_tail"?: {...} (a failed build's, worker/build_logs.py; docs/contracts.md)}]}]
     stages: Mapped[list[Any]] = mapped_column(default=list)
     # Newest first: [{"id", "status", "status_summary", "trigger", "trigger_detail", "started_at",
     #   "updated_at", "stop_reason", "revisions": [{"action", "commit_id", "message", "url"}]}]
