@@ -24,9 +24,15 @@ def _object(properties: dict[str, Any], required: list[str] | None = None) -> di
 def schemas(id_schema: dict[str, Any]) -> dict[str, Any]:
     """Component schemas of the dashboard; no schema has a place for an approval token."""
     error = {"type": "object", "properties": {"code": STRING, "message": STRING}}
+    log_tail = {"type": "object", "nullable": True, "required": ["lines", "count", "error", "read_at", "console_url"],
+                "description": "A failed build's last log lines (at most 50, read once by the worker), or why they "
+                               "could not be read; null for other actions.",
+                "properties": {"lines": {"type": "array", "items": STRING}, "count": {"type": "integer"},
+                               "error": STRING, "read_at": TIME, "read_at_clock": STRING,
+                               "console_url": {"type": "string", "description": "Empty against the emulator."}}}
     action = _object({"name": STRING, "status": STRING, "started_at": TIME, "updated_at": TIME, "ended_at": TIME,
                       "duration": STRING, "summary": STRING, "external_id": STRING, "external_url": STRING,
-                      "error": error, "execution_id": STRING})
+                      "error": error, "execution_id": STRING, "log_tail": log_tail})
     stage = _object({"name": {"type": "string", "enum": list(pipelines.STAGES)}, "status": STRING,
                      "execution_id": STRING, "retry_attempt": {"type": "integer"},
                      "waiting_execution_ids": {"type": "array", "items": STRING},

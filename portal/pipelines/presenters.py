@@ -122,7 +122,19 @@ def action_json(action: dict[str, Any], now: datetime, emulator: bool) -> dict[s
         "summary": action.get("summary") or "", "external_id": action.get("external_id") or "",
         "external_url": "" if emulator else action.get("external_url") or "",
         "error": dict(action.get("error") or {}), "execution_id": action.get("execution_id") or "",
+        "log_tail": log_tail_json(action.get("log_tail"), emulator),
     }
+
+
+def log_tail_json(tail: dict[str, Any] | None, emulator: bool) -> dict[str, Any] | None:
+    """The last lines of a failed build's log as the worker read them once, or why it could not; None if unread."""
+    if not tail:
+        return None
+    lines = [str(line) for line in tail.get("lines") or []]
+    read_at = tail.get("read_at")
+    return {"lines": lines, "count": len(lines), "error": tail.get("error") or "",
+            "read_at": read_at, "read_at_clock": (read_at or "")[11:19],
+            "console_url": "" if emulator else tail.get("deep_link") or ""}
 
 
 def stage_json(stage: dict[str, Any], now: datetime, emulator: bool) -> dict[str, Any]:

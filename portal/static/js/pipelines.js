@@ -41,6 +41,8 @@
       return stage.actions.every(function (action) {
         var row = section.querySelector('tr[data-action="' + action.name + '"]');
         if (!row) { return false; }
+        // A build's log tail came (or went): the page renders it, so render the page again.
+        if ((row.getAttribute("data-log") || "") !== (action.log_tail ? action.log_tail.read_at || "" : "")) { return false; }
         setText(row, "[data-field=status]", action.status);
         setText(row, "[data-field=started_at]", clock(action.started_at));
         setText(row, "[data-field=ended_at]", clock(action.ended_at));
