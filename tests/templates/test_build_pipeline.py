@@ -167,7 +167,8 @@ def test_approval_notifies_and_links_back_to_the_portal(stack):
     assert approve["ActionTypeId"] == {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}
     configuration = approve["Configuration"]
     assert configuration["NotificationArn"] == f"arn:aws:sns:{REGION}:{BUILD}:{APP}-approvals"
-    assert configuration["ExternalEntityLink"] == f"{PORTAL_URL}/approvals/{APP}"
+    # The one setup: application names are unique per build account and region only.
+    assert configuration["ExternalEntityLink"] == f"{PORTAL_URL}/approvals/{APP}?account={BUILD}&region={REGION}"
     assert f"{APP}-production-#{{codepipeline.PipelineExecutionId}}" in configuration["CustomData"]
     assert len(configuration["CustomData"]) <= 500  # CodePipeline's limit
 
