@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import re
 
-from core.models import PipelineSnapshot
+import pytest
+
+from core.db import make_engine, make_session_factory
+from core.models import PipelineSnapshot, Setup, SetupStatus
+from tests.portal import factories as f
+from tests.portal.helpers import BUILD, PASSWORD, PRODUCTION, STAGING, TEST_BROKER_URL, TEST_SECRET
+from tests.portal.live import chromium_page, serve_portal
 from tests.portal import test_api, test_pipelines
 from tests.portal.test_pipelines import seed_snapshot
 
@@ -14,12 +20,14 @@ DEEP_LINK = "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#log
 HOSTILE = '<script>alert("log")</script> & done'
 
 
-def with_tail(db, setup, tail):
-    row = seed_snapshot(db, setup, build_status="Failed")
+def with_tail(db, setup, tail, seed=True):
+    row = seed_snapshot(db, setup, build_status="Failed") if seed else \
+        db.query(PipelineSnapshot).filter_by(setup_id=setup.id).one()
     stages = [dict(s) for s in row.stages]
     build = next(s for s in stages if s["name"] == "Build")
     build["actions"] = [dict(build["actions"][0], external_id="orders-api-build:1234", log_tail=tail)]
-    db.execute(PipelineSnapshot.__table__.update().where(PipelineSnapshot.id == row.id).values(stages=stages))
+    db.execute(PipelineSnapshot.__table__.update().where(PipelineSnapshot.id == row.id).values(
+        stages=stages, version=row.version + 1))
     db.commit()
     return tail
 
@@ -85,3 +93,35 @@ def test_the_live_endpoint_and_the_api_carry_the_tail_and_other_actions_have_non
     assert actions["Source"]["log_tail"] is None
     # What the worker stores beside it (group, stream, build id) is its own, not the API's.
     assert set(tail) == {"lines", "count", "error", "read_at", "read_at_clock", "console_url"}
+
+
+@pytest.mark.browser
+def test_an_open_page_shows_the_tail_when_the_worker_stores_it(tmp_path, broker):
+    url = f"sqlite:///{tmp_path / 'tail.db'}"
+    with serve_portal({"DATABASE_URL": url, "SECRET_KEY": TEST_SECRET, "CELERY_BROKER_URL": TEST_BROKER_URL}) as base:
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        with factory() as db:
+            setup = Setup(name="orders-api", build_account_id=BUILD, staging_account_id=STAGING,
+                          production_account_id=PRODUCTION, region="eu-west-1", status=SetupStatus.READY.value)
+            db.add(setup)
+            db.flush()
+            f.add_apply(db, setup, f.add_plan(db, setup), status="succeeded")
+            db.commit()
+            seed_snapshot(db, setup, build_status="Failed")
+            setup_id = setup.id
+        with chromium_page(base) as page:
+            page.goto("/login")
+            page.fill("#username", "olivia")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(f"/pipelines/{setup_id}")
+            assert page.locator("pre.log").count() == 0
+            with factory() as db:  # what the worker's next read stores: the tail, and a new version
+                with_tail(db, db.get(Setup, setup_id), tail_of(["compiling", HOSTILE, "FAIL"]), seed=False)
+            page.locator("pre.log").wait_for(timeout=10_000)
+            assert page.locator("pre.log").inner_text() == f"compiling\n{HOSTILE}\nFAIL"
+            assert "last 3 lines, read at 13:04:05" in page.inner_text("#pipeline-stages")
+            assert page.evaluate("document.querySelectorAll('#pipeline-stages script').length") == 0
+            assert page.problems == []
+        engine.dispose()
