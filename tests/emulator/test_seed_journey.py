@@ -216,6 +216,10 @@ def test_a_pushed_sample_app_is_built_tested_deployed_to_staging_approved_and_an
     assert stopped["output"]["executionResult"]["externalExecutionSummary"] == (
         "Build terminated with state: FAILED. Phase: PRE_BUILD, Code: COMMAND_EXECUTION_ERROR, "
         "Message: Error while executing command: make lint test. Reason: exit status 2")
+    [failed] = codebuild.batch_get_builds(ids=[stopped["output"]["executionResult"]["externalExecutionId"]])["builds"]
+    log = clients("logs", BUILD).get_log_events(logGroupName=failed["logs"]["groupName"], startFromHead=True,
+                                                logStreamName=failed["logs"]["streamName"], limit=10000)
+    assert any("the greeting is not ready for release" in e["message"] for e in log["events"])
     assert execution_status(pipelines, second, 60) == "Failed"
     assert "Deploy" not in action_runs(pipelines, second)
     assert answer(outputs(production)["ApiUrl"])["message"] == f"{PRODUCTION_GREETING}, World!"
