@@ -19,19 +19,18 @@ from moto.apigateway.models import apigateway_backends
 from moto.core.common_models import CloudFormationModel
 from moto.s3.models import s3_backends
 
+from emulator.apigw.routing import PATH_PREFIX
 from emulator.cfn.resources.hooks import TypeHooks, tag_dict
 from emulator.cfn.resources.model import EmulatedResource
 from emulator.codecommit.clone_urls import base_url
 
-# The path under the emulator's address where a stage of a REST API is served.
-EXECUTE_API_PATH = "/_emulator/execute-api"
 
 
 def invoke_url(api_id: str, region: str, stage: str) -> str:
     """A stage's base URL: the emulator's own address when it serves HTTP, else AWS's."""
     base = base_url()
     if base:
-        return f"{base}{EXECUTE_API_PATH}/{api_id}/{stage}"
+        return f"{base}{PATH_PREFIX}{api_id}/{stage}"  # where emulator.apigw serves a stage
     return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
 
 
