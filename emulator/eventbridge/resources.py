@@ -13,6 +13,7 @@ from moto.sqs.models import sqs_backends
 from emulator.cfn.resources import register_hooks
 from emulator.cfn.resources.hooks import TypeHooks
 from emulator.cfn.resources.model import EmulatedResource
+from emulator.cfn.resources.policies import SHARED_POLICY_HOOKS, SharedPolicy
 from emulator.patches import Kind, Patch
 
 
@@ -72,53 +73,21 @@ def _delete_bus_policy(existing: Any, account_id: str, region: str) -> None:
     existing.model.remove()
 
 
-class QueuePolicy(EmulatedResource, CloudFormationModel):
-    """One policy document set on several queues; Ref is a generated id."""
-
+class QueuePolicy(SharedPolicy, EmulatedResource, CloudFormationModel):
     TYPE = "AWS::SQS::QueuePolicy"
-    ATTRIBUTES = {"Id": lambda policy: policy.policy_id}
+    TARGETS = "Queues"
 
-    def __init__(self, account_id: str, region_name: str, policy_id: str, queues: list[str]) -> None:
-        super().__init__(account_id, region_name)
-        self.policy_id = policy_id
-        self.queues = queues
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.policy_id
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
-        **kwargs: Any,
-    ) -> QueuePolicy:
-        properties = cloudformation_json["Properties"]
-        policy = cls(account_id, region_name, resource_name, list(properties["Queues"]))
-        policy.put(properties["PolicyDocument"])
-        return policy
-
-    def _queues(self) -> list[Any]:
+    def _queues(self, urls: list[str]) -> list[Any]:
         backend = sqs_backends[self.account_id][self.region_name]
-        return [backend.get_queue(url.rstrip("/").rsplit("/", 1)[-1]) for url in self.queues]
+        return [backend.get_queue(url.rstrip("/").rsplit("/", 1)[-1]) for url in urls]
 
     def put(self, document: Any) -> None:
-        for queue in self._queues():
+        for queue in self._queues(self.targets):
             queue.policy = document if isinstance(document, str) else json.dumps(document)
 
-    def remove(self) -> None:
-        for queue in self._queues():
+    def release(self, targets: list[str]) -> None:
+        for queue in self._queues(targets):
             queue.policy = None
-
-
-def _update_queue_policy(existing: Any, properties: dict[str, Any], account_id: str, region: str) -> Any:
-    existing.model.remove()
-    existing.model.queues = list(properties["Queues"])
-    existing.model.put(properties["PolicyDocument"])
-    return existing.model
-
-
-def _delete_queue_policy(existing: Any, account_id: str, region: str) -> None:
-    existing.model.remove()
 
 
 def _bus_configured(bus: Any, properties: dict[str, Any], account_id: str, region: str) -> None:
@@ -134,7 +103,7 @@ def _update_bus(existing: Any, properties: dict[str, Any], account_id: str, regi
 
 
 register_hooks("AWS::Events::EventBusPolicy", TypeHooks(update=_update_bus_policy, delete=_delete_bus_policy))
-register_hooks("AWS::SQS::QueuePolicy", TypeHooks(update=_update_queue_policy, delete=_delete_queue_policy))
+register_hooks("AWS::SQS::QueuePolicy", SHARED_POLICY_HOOKS)
 register_hooks("AWS::Events::EventBus", TypeHooks(after_create=_bus_configured, update=_update_bus,
                                                   attributes={"Name": lambda bus: bus.name}))
 

@@ -95,7 +95,8 @@ def test_repository_templates_deploy_across_accounts(client):
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert set(outputs(stack)) == {"RepositoryName", "RepositoryCloneUrlHttp", "RepositoryCloneUrlSsh",
                                    "PipelineName", "PipelineConsoleUrl", "ArtifactBucketName",
-                                   "ArtifactKeyArn", "ApprovalTopicArn"}
+                                   "ArtifactKeyArn", "ApprovalTopicArn", "EventBusArn", "EventQueueUrl",
+                                   "EventQueueArn"}
     assert outputs(stack)["ArtifactBucketName"] == "orders-api-artifacts-111111111111-us-east-1"
 
 

@@ -54,16 +54,21 @@ def _delete_bucket_policy(existing: Any, account_id: str, region: str) -> None:
     s3_backends[account_id][get_partition(region)].delete_bucket_policy(existing.model.bucket)
 
 
-class TopicPolicy(EmulatedResource, CloudFormationModel):
-    """One policy document applied to several topics; Ref is a generated id."""
+class SharedPolicy:
+    """One policy document set on several resources (``TARGETS`` names the property); Ref is a generated id.
 
-    TYPE = "AWS::SNS::TopicPolicy"
+    A mixin before ``EmulatedResource`` (``class X(SharedPolicy, EmulatedResource, CloudFormationModel)``,
+    which moto needs to find the type). Subclasses say how a document is set on their resources and how a resource gets its policy
+    back when the policy stops naming it; updating and deleting are the same for all.
+    """
+
+    TARGETS = ""
     ATTRIBUTES = {"Id": lambda policy: policy.policy_id}
 
-    def __init__(self, account_id: str, region_name: str, policy_id: str, topics: list[str]) -> None:
-        super().__init__(account_id, region_name)
+    def __init__(self, account_id: str, region_name: str, policy_id: str, targets: list[str]) -> None:
+        super().__init__(account_id, region_name)  # type: ignore[call-arg]  # EmulatedResource's
         self.policy_id = policy_id
-        self.topics = topics
+        self.targets = targets
 
     @property
     def physical_resource_id(self) -> str:
@@ -73,41 +78,55 @@ class TopicPolicy(EmulatedResource, CloudFormationModel):
     def create_from_cloudformation_json(  # type: ignore[misc]
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
         **kwargs: Any,
-    ) -> TopicPolicy:
+    ) -> SharedPolicy:
         properties = cloudformation_json["Properties"]
-        policy = cls(account_id, region_name, resource_name, list(properties["Topics"]))
+        policy = cls(account_id, region_name, resource_name, list(properties[cls.TARGETS]))
         policy.put(properties["PolicyDocument"])
         return policy
 
     def put(self, document: Any) -> None:
+        raise NotImplementedError
+
+    def release(self, targets: list[str]) -> None:
+        """Give ``targets`` back the policy they had without this resource."""
+        raise NotImplementedError
+
+
+def _update_shared_policy(existing: Any, properties: dict[str, Any], account_id: str, region: str) -> SharedPolicy:
+    policy: SharedPolicy = existing.model
+    targets = list(properties[policy.TARGETS])
+    policy.release([t for t in policy.targets if t not in targets])
+    policy.targets = targets
+    policy.put(properties["PolicyDocument"])
+    return policy
+
+
+def _delete_shared_policy(existing: Any, account_id: str, region: str) -> None:
+    existing.model.release(existing.model.targets)
+
+
+SHARED_POLICY_HOOKS = TypeHooks(update=_update_shared_policy, delete=_delete_shared_policy)
+
+
+class TopicPolicy(SharedPolicy, EmulatedResource, CloudFormationModel):
+    TYPE = "AWS::SNS::TopicPolicy"
+    TARGETS = "Topics"
+
+    def put(self, document: Any) -> None:
         backend = sns_backends[self.account_id][self.region_name]
-        for topic_arn in self.topics:
+        for topic_arn in self.targets:
             backend.get_topic(topic_arn).policy = _document(document)
 
-    def remove(self, topics: list[str]) -> None:
-        """Give topics back their default policy, as deleting the resource does."""
+    def release(self, targets: list[str]) -> None:
         backend = sns_backends[self.account_id][self.region_name]
-        for topic_arn in topics:
+        for topic_arn in targets:
             if topic_arn in backend.topics:
                 topic = backend.topics[topic_arn]
                 topic._policy_json = topic._create_default_topic_policy(
                     self.region_name, self.account_id, topic.name)
 
 
-def _update_topic_policy(existing: Any, properties: dict[str, Any], account_id: str, region: str) -> TopicPolicy:
-    policy: TopicPolicy = existing.model
-    new_topics = list(properties["Topics"])
-    policy.remove([t for t in policy.topics if t not in new_topics])
-    policy.topics = new_topics
-    policy.put(properties["PolicyDocument"])
-    return policy
-
-
-def _delete_topic_policy(existing: Any, account_id: str, region: str) -> None:
-    existing.model.remove(existing.model.topics)
-
-
 HOOKS = {
     "AWS::S3::BucketPolicy": TypeHooks(update=_update_bucket_policy, delete=_delete_bucket_policy),
-    "AWS::SNS::TopicPolicy": TypeHooks(update=_update_topic_policy, delete=_delete_topic_policy),
+    "AWS::SNS::TopicPolicy": SHARED_POLICY_HOOKS,
 }
