@@ -68,7 +68,7 @@ def pipeline(setup_id: int):
     body = presenters.pipeline_json(setup, snapshot, now, emulator())
     history = presenters.executions_page(snapshot, page, now, emulator())
     return render_template("pipelines/pipeline.html", setup=setup, pipeline=body, history=history,
-                           stage_names=pipelines.STAGES,
+                           stage_names=pipelines.STAGES, approval_action=pipelines.APPROVAL_ACTION,
                            requests=service.latest_requests(get_session(), setup.id), now=now)
 
 

@@ -124,6 +124,15 @@ def test_the_pipeline_page_shows_stages_actions_durations_and_commit(client, aut
     assert "Start release" not in page and "Stop execution" not in page
 
 
+def test_the_approve_action_links_its_approval_page(client, auth, db, deployed):
+    seed_snapshot(db, deployed)
+    auth.login("viewer")
+    page = client.get(f"/pipelines/{deployed.id}").get_data(as_text=True)
+    row = page.split('data-action="Approve"', 1)[1].split("</tr>", 1)[0]
+    assert f'href="/pipelines/{deployed.id}/approval"' in row
+    assert page.count('id="approval-link"') == 1  # on the Approve row only
+
+
 def test_a_failed_build_shows_its_error_and_a_retry_button_for_operators(client, auth, db, deployed):
     seed_snapshot(db, deployed, build_status="Failed")
     auth.login("operator")
