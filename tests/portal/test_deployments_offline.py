@@ -15,7 +15,9 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+import yaml
 
+from core.config import REPO_ROOT
 from core.models import Setup
 from emulator.client import control
 from emulator.server import EmulatorServer
@@ -24,6 +26,7 @@ from portal import db as portal_db
 from tests.portal import factories as f
 from tests.portal.helpers import BUILD, portal_config
 from tests.portal.test_deployments_plan import page_of, section, text
+from tests.templates.cfn_yaml import CfnLoader
 
 PIPELINE = f"{f.APP}-pipeline"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -141,6 +144,11 @@ def test_says_it_works_against_the_emulator_and_shows_no_aws_links(client, auth,
     assert f"The emulator serves the repository orders-api over git's HTTP protocol at {clone}" in text(page)
     assert shown_git_commands(raw) == [f"git remote add aws {clone}", "git push aws main"]
     assert "does not serve git" not in text(page)
+    # The layout the build needs, as the build project's BuildSpec names it.
+    buildspec = yaml.load((REPO_ROOT / "templates_cfn" / "build-pipeline.yaml").read_text(), Loader=CfnLoader)[
+        "Resources"]["BuildProject"]["Properties"]["Source"]["BuildSpec"]
+    layout = re.search(r'<p[^>]*id="repository-layout".*?</p>', page, re.S)
+    assert layout and f"The build runs {buildspec} from the repository's root" in text(layout.group(0))
     # The push shortcut stays, folded away, for someone without a checkout.
     assert "No checkout at hand? The emulator's push shortcut" in text(section(page, "push-shortcut"))
     # The outputs are listed as the emulator reports them (AWS-shaped), but nothing links to AWS.
