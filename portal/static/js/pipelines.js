@@ -71,6 +71,19 @@
     document.getElementById("requests").hidden = requests.length === 0;
   }
 
+  // The history's rows of executions the live answer carries (its newest few) follow their status.
+  function updateHistory(executions) {
+    executions.forEach(function (execution) {
+      var row = document.querySelector('#history tr[data-execution-id="' + execution.id + '"]');
+      if (!row) { return; }
+      var status = row.querySelector('[data-field="status"]');
+      status.textContent = execution.status;
+      status.className = "status status-" + execution.status.toLowerCase();
+      setText(row, '[data-field="status_summary"]', execution.status_summary);
+      setText(row, '[data-field="duration"]', execution.duration);
+    });
+  }
+
   function follow(root) {
     var etag = null;
     var age = root.getAttribute("data-age") === "" ? null : Number(root.getAttribute("data-age"));
@@ -93,6 +106,7 @@
         if (stale) { stale.hidden = false; }
       }
       newest = head;
+      updateHistory(data.executions);
       if (!updateStages(data.stages)) { window.location.reload(); return false; }
       var state = document.getElementById("pipeline-state");
       if (state) { state.textContent = data.state; state.className = "status status-" + data.state.toLowerCase(); }
