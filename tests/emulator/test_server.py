@@ -18,13 +18,15 @@ def test_reset_clears_knobs_and_aws_state(emulator, client):
     control(emulator, "pace", {"seconds": 1})
     control(emulator, "throttle", {"fraction": 0.5})
     control(emulator, "failures", {"type": "resource", "logical_id": "Bucket"})
+    control(emulator, "actions", {"simulate": True})
 
     control(emulator, "reset", {})
 
     assert client("s3").list_buckets()["Buckets"] == []
     assert control(emulator, "pace") == {"seconds": 0.0}
     assert control(emulator, "throttle") == {"fraction": 0.0}
-    assert control(emulator, "failures") == {"resource": [], "action": []}
+    assert control(emulator, "failures") == {"resource": [], "action": [], "event": []}
+    assert control(emulator, "actions") == {"simulate": False}  # actions do their real work again
 
 
 def test_failures_endpoint_lists_and_clears_rules(emulator):
@@ -38,7 +40,7 @@ def test_failures_endpoint_lists_and_clears_rules(emulator):
     assert listed["resource"][0]["remaining"] == 2
     assert listed["action"][0]["action_name"] == "BuildAndTest"
 
-    assert control(emulator, "failures", method="DELETE") == {"resource": [], "action": []}
+    assert control(emulator, "failures", method="DELETE") == {"resource": [], "action": [], "event": []}
 
 
 @pytest.mark.parametrize(
@@ -50,7 +52,7 @@ def test_failures_endpoint_lists_and_clears_rules(emulator):
         ("failures", {"type": "resource"}, "'logical_id' must be a non-empty string"),
         ("failures", {"type": "resource", "logical_id": "X", "operation": "MOVE"}, "'operation' must be one of"),
         ("failures", {"type": "resource", "logical_id": "X", "count": 0}, "'count' must be a positive"),
-        ("failures", {"type": "stack"}, "'type' must be 'resource' or 'action'"),
+        ("failures", {"type": "stack"}, "'type' must be 'resource', 'action' or 'event'"),
     ],
 )
 def test_control_api_rejects_bad_input(emulator, path, body, message):
