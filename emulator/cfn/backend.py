@@ -10,7 +10,7 @@ from moto.core.base_backend import backend_lock
 from moto.cloudformation.utils import generate_changeset_id, generate_stack_id, validate_create_change_set
 
 from emulator.cfn import templates
-from emulator.cfn.changes import plan_changes, resolved_parameters
+from emulator.cfn.template_diff import plan_changes, resolved_parameters
 from emulator.cfn.changesets import ChangeSetNotFoundError, EmulatedChangeSet
 from emulator.cfn.engine import Engine
 from emulator.cfn.stack import EmulatedStack

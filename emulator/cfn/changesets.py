@@ -7,7 +7,7 @@ from moto.cloudformation.exceptions import CloudFormationError
 from moto.core.common_models import BaseModel
 from moto.core.utils import utcnow
 
-from emulator.cfn.changes import ResourceChange
+from emulator.cfn.template_diff import ResourceChange
 from emulator.cfn.pacing import Operation
 
 EMPTY_REASON = ("The submitted information didn't contain changes. "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable
 
-from emulator.cfn.changes import ResourceChange, plan_changes
+from emulator.cfn.template_diff import ResourceChange, plan_changes
 from emulator.cfn.pacing import STACK_TYPE, Operation, Step
 from emulator.cfn.provisioner import Provisioner, ResourceError
 from emulator.cfn.stack import EmulatedStack, ExistingResource
