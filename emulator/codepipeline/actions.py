@@ -56,11 +56,9 @@ def start_run(execution: Execution, action: dict[str, Any], at: float, region: s
     execution.runs.append(run)
     if is_manual_approval(action) and run.planned_error is None:
         run.token = new_id()  # waits, with no due time, until PutApprovalResult
-    elif run.planned_error is None and _start_job(run, execution, action.get("region") or region, account_id,
-                                                  pipeline_arn, wake):
-        pass  # no due time: the job says when it ends
-    else:
-        run.due = at + STATE.pace
+    elif run.planned_error is not None or not _start_job(run, execution, action.get("region") or region,
+                                                         account_id, pipeline_arn, wake):
+        run.due = at + STATE.pace  # a timed action; a job has no due time: it says when it ends
     return run
 
 
