@@ -17,7 +17,8 @@ from tests.emulator.helpers import outputs
 from tests.emulator.lambda_helpers import build_sample_app
 from tests.emulator.test_awscli_deploy import aws
 
-pytestmark = pytest.mark.slow
+# The first Go build of a run compiles the standard library (minutes on a cold cache, over the 300 s default).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")

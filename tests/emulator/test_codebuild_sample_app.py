@@ -14,7 +14,8 @@ import yaml
 
 from tests.emulator.codebuild_helpers import BuildProject, execution_of, project_checkout, push
 
-pytestmark = pytest.mark.slow
+# The first Go build of a run compiles the standard library (minutes on a cold cache, over the 300 s default).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 class _Loader(yaml.SafeLoader):
