@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 from portal import accounts, create_app
 from portal import db as portal_db
 from portal.db import get_session
-from tests.portal.helpers import PASSWORD
+from tests.portal.helpers import PASSWORD, TEST_SECRET
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling out on this offline machine.
@@ -36,6 +36,16 @@ def serve_portal(config: dict[str, Any], operator: str = "olivia") -> Iterator[s
         server.shutdown()
         thread.join(timeout=10)
         portal_db.dispose(app)
+
+
+def serve_system_portal(database: str, broker: str, emulator: str | None = None):
+    """A system journey's portal on its database and broker; with ``emulator``, in emulator mode (its hand-over
+    shows what works against the emulator). A context manager yielding the portal's URL."""
+    config = {"DATABASE_URL": database, "MIGRATE_ON_START": False, "SECRET_KEY": TEST_SECRET,
+              "CELERY_BROKER_URL": broker}
+    if emulator is not None:
+        config["EMULATOR_URL"] = emulator
+    return serve_portal(config)
 
 
 @contextmanager

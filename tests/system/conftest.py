@@ -14,8 +14,8 @@ from playwright.sync_api import Page
 from core.db import upgrade
 from emulator.client import control
 from emulator.server import EmulatorServer
-from tests.portal.helpers import PASSWORD, TEST_SECRET
-from tests.portal.live import chromium_page, serve_portal
+from tests.portal.helpers import PASSWORD
+from tests.portal.live import chromium_page, serve_system_portal
 from tests.worker.celery_helpers import WorkerProcess, emulator_worker_environment
 
 PACE = 0.05  # the emulator reveals one stack event every 50 ms
@@ -62,8 +62,7 @@ def worker(emulator: str, database: str, broker: str, tmp_path_factory: pytest.T
 
 @pytest.fixture(scope="module")
 def portal_url(database: str, broker: str) -> Iterator[str]:
-    with serve_portal({"DATABASE_URL": database, "MIGRATE_ON_START": False, "SECRET_KEY": TEST_SECRET,
-                       "CELERY_BROKER_URL": broker}) as url:
+    with serve_system_portal(database, broker) as url:
         yield url
 
 

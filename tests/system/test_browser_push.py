@@ -21,11 +21,9 @@ from playwright.sync_api import Page, expect
 from core.config import REPO_ROOT
 from tests.accounts import BUILD
 from tests.emulator.git_helpers import git, git_env
-from tests.portal.helpers import PASSWORD, TEST_SECRET
-from tests.portal.live import chromium_page, serve_portal
+from tests.portal.live import serve_system_portal
 from tests.system.wizard import start_setup
 from tests.waiting import wait_for
-from tests.worker.celery_helpers import WorkerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,20 +37,8 @@ REGION = "us-east-1"
 @pytest.fixture(scope="module")
 def portal_url(database: str, broker: str, emulator: str) -> Iterator[str]:
     """The portal in emulator mode: the page hands over what works against the emulator."""
-    with serve_portal({"DATABASE_URL": database, "MIGRATE_ON_START": False, "SECRET_KEY": TEST_SECRET,
-                       "CELERY_BROKER_URL": broker, "EMULATOR_URL": emulator}) as url:
+    with serve_system_portal(database, broker, emulator) as url:
         yield url
-
-
-@pytest.fixture
-def page(portal_url: str, worker: WorkerProcess) -> Iterator[Page]:
-    with chromium_page(portal_url) as page:
-        page.goto("/login")
-        page.fill("#username", "olivia")
-        page.fill("#password", PASSWORD)
-        page.click("button:has-text('Sign in')")
-        yield page
-    assert "Traceback" not in worker.output(), worker.output()[-4000:]
 
 
 def build_account(emulator: str, service: str):

@@ -24,8 +24,7 @@ from core import approvals
 from tests.accounts import BUILD, PRODUCTION
 from tests.emulator.codebuild_helpers import execution_of, project_checkout
 from tests.emulator.git_helpers import git, git_env
-from tests.portal.helpers import PASSWORD, TEST_SECRET
-from tests.portal.live import chromium_page, serve_portal
+from tests.portal.live import serve_system_portal
 from tests.system.test_browser_approval import add_approver, client, sign_in
 from tests.system.wizard import start_setup
 from tests.worker.celery_helpers import WorkerProcess, emulator_worker_environment
@@ -43,8 +42,7 @@ BUILD_DEADLINE = 1_200_000  # push to approval waiting, with a cold Go cache
 @pytest.fixture(scope="module")
 def portal_url(database: str, broker: str, emulator: str) -> Iterator[str]:
     """The portal in emulator mode: the hand-over shows the git commands that push to the emulator."""
-    with serve_portal({"DATABASE_URL": database, "MIGRATE_ON_START": False, "SECRET_KEY": TEST_SECRET,
-                       "CELERY_BROKER_URL": broker, "EMULATOR_URL": emulator}) as url:
+    with serve_system_portal(database, broker, emulator) as url:
         yield url
 
 
@@ -56,17 +54,6 @@ def worker(emulator: str, database: str, broker: str, portal_url: str,
     process = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log", env)
     yield process
     process.stop()
-
-
-@pytest.fixture
-def page(portal_url: str, worker: WorkerProcess) -> Iterator[Page]:
-    with chromium_page(portal_url) as page:
-        page.goto("/login")
-        page.fill("#username", "olivia")
-        page.fill("#password", PASSWORD)
-        page.click("button:has-text('Sign in')")
-        yield page
-    assert "Traceback" not in worker.output(), worker.output()[-4000:]
 
 
 def apply_setup(page: Page) -> str:
