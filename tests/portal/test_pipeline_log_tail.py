@@ -5,13 +5,9 @@ import re
 
 import pytest
 
-from core.db import make_engine, make_session_factory
-from core.models import PipelineSnapshot, Setup, SetupStatus
-from tests.portal import factories as f
-from tests.portal.helpers import BUILD, PASSWORD, PRODUCTION, STAGING, TEST_BROKER_URL, TEST_SECRET
-from tests.portal.live import chromium_page, serve_portal
+from core.models import PipelineSnapshot, Setup
 from tests.portal import test_api, test_pipelines
-from tests.portal.test_pipelines import seed_snapshot
+from tests.portal.test_pipelines import open_pipeline_page, seed_snapshot
 
 # The API's and the dashboard tests' fixtures, under the names the tests ask for.
 api, bearer, deployed = test_api.api, test_api.bearer, test_pipelines.deployed
@@ -97,31 +93,12 @@ def test_the_live_endpoint_and_the_api_carry_the_tail_and_other_actions_have_non
 
 @pytest.mark.browser
 def test_an_open_page_shows_the_tail_when_the_worker_stores_it(tmp_path, broker):
-    url = f"sqlite:///{tmp_path / 'tail.db'}"
-    with serve_portal({"DATABASE_URL": url, "SECRET_KEY": TEST_SECRET, "CELERY_BROKER_URL": TEST_BROKER_URL}) as base:
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
-        with factory() as db:
-            setup = Setup(name="orders-api", build_account_id=BUILD, staging_account_id=STAGING,
-                          production_account_id=PRODUCTION, region="eu-west-1", status=SetupStatus.READY.value)
-            db.add(setup)
-            db.flush()
-            f.add_apply(db, setup, f.add_plan(db, setup), status="succeeded")
-            db.commit()
-            seed_snapshot(db, setup, build_status="Failed")
-            setup_id = setup.id
-        with chromium_page(base) as page:
-            page.goto("/login")
-            page.fill("#username", "olivia")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.goto(f"/pipelines/{setup_id}")
-            assert page.locator("pre.log").count() == 0
-            with factory() as db:  # what the worker's next read stores: the tail, and a new version
-                with_tail(db, db.get(Setup, setup_id), tail_of(["compiling", HOSTILE, "FAIL"]), seed=False)
-            page.locator("pre.log").wait_for(timeout=10_000)
-            assert page.locator("pre.log").inner_text() == f"compiling\n{HOSTILE}\nFAIL"
-            assert "last 3 lines, read at 13:04:05" in page.inner_text("#pipeline-stages")
-            assert page.evaluate("document.querySelectorAll('#pipeline-stages script').length") == 0
-            assert page.problems == []
-        engine.dispose()
+    with open_pipeline_page(tmp_path, build_status="Failed") as (page, factory, setup_id):
+        assert page.locator("pre.log").count() == 0
+        with factory() as db:  # what the worker's next read stores: the tail, and a new version
+            with_tail(db, db.get(Setup, setup_id), tail_of(["compiling", HOSTILE, "FAIL"]), seed=False)
+        page.locator("pre.log").wait_for(timeout=10_000)
+        assert page.locator("pre.log").inner_text() == f"compiling\n{HOSTILE}\nFAIL"
+        assert "last 3 lines, read at 13:04:05" in page.inner_text("#pipeline-stages")
+        assert page.evaluate("document.querySelectorAll('#pipeline-stages script').length") == 0
+        assert page.problems == []

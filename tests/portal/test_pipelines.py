@@ -1,15 +1,19 @@
 """The pipeline dashboard's pages, live endpoint and API, over snapshots seeded as the worker writes them."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from core.models import AuditEntry, PipelineRequest, PipelineSnapshot, utcnow
+from core.db import make_engine, make_session_factory
+from core.models import AuditEntry, PipelineRequest, PipelineSnapshot, Setup, SetupStatus, utcnow
 from core.times import as_utc, iso
 from tests.portal import factories as f
-from tests.portal.helpers import csrf_token
+from tests.portal.helpers import BUILD, PASSWORD, PRODUCTION, STAGING, TEST_BROKER_URL, TEST_SECRET, csrf_token
+from tests.portal.live import chromium_page, serve_portal
 from tests.portal.test_api import api, bearer  # noqa: F401 - fixtures
 from tests.portal.test_plan import queued_messages
 
@@ -70,6 +74,34 @@ def seed_snapshot(db, setup, *, read=True, build_status="Succeeded", executions=
     db.add(row)
     db.commit()
     return row
+
+
+@contextmanager
+def open_pipeline_page(tmp_path, **seed) -> Iterator[tuple]:
+    """A served portal with a deployed setup and its snapshot (``seed`` as seed_snapshot takes it), its pipeline
+    page open in Chromium for the operator; yields (page, session factory, setup id) so a test can store what the
+    worker's next read would."""
+    url = f"sqlite:///{tmp_path / 'pipeline.db'}"
+    with serve_portal({"DATABASE_URL": url, "SECRET_KEY": TEST_SECRET, "CELERY_BROKER_URL": TEST_BROKER_URL}) as base:
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        with factory() as db:
+            setup = Setup(name="orders-api", build_account_id=BUILD, staging_account_id=STAGING,
+                          production_account_id=PRODUCTION, region="eu-west-1", status=SetupStatus.READY.value)
+            db.add(setup)
+            db.flush()
+            f.add_apply(db, setup, f.add_plan(db, setup), status="succeeded")
+            db.commit()
+            seed_snapshot(db, setup, **seed)
+            setup_id = setup.id
+        with chromium_page(base) as page:
+            page.goto("/login")
+            page.fill("#username", "olivia")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(f"/pipelines/{setup_id}")
+            yield page, factory, setup_id
+        engine.dispose()
 
 
 @pytest.fixture
