@@ -15,11 +15,13 @@ from core.models.operations import (
 )
 from core.models.pipelines import PipelineRequest, PipelineRequestKind, PipelineRequestStatus, PipelineSnapshot
 from core.models.setups import AccessMethod, Setup, SetupStatus, SourceProvider
+from core.models.teams import DEFAULT_TEAM, Membership, Team, TeamRole
 
 __all__ = [
     "ONE_AT_A_TIME", "OneAtATime", "AccessMethod", "ApiToken", "ApprovalDecision", "ApprovalReview", "ApprovalVote",
     "Decision", "DecisionStatus", "ReviewStatus", "AuditEntry", "AuditLogIsAppendOnly", "Base", "Operation",
     "OperationKind", "OperationStatus", "PipelineRequest", "PipelineRequestKind",
     "PipelineRequestStatus", "PipelineSnapshot", "Role", "Setup", "SetupStatus", "SourceProvider",
-    "StackEvent", "StackRecord", "StackRole", "User", "UserSession", "utcnow",
+    "StackEvent", "StackRecord", "StackRole", "User", "UserSession", "utcnow", "DEFAULT_TEAM", "Membership",
+    "Team", "TeamRole",
 ]

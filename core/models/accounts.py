@@ -5,10 +5,13 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, event
+import re
+
+from sqlalchemy import ForeignKey, String, Text, event, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, enum_type, utcnow
+from core.models.setups import Setup
 
 
 class Role(enum.StrEnum):
@@ -77,6 +80,23 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     remote_addr: Mapped[str] = mapped_column(String(64), default="")
     message: Mapped[str] = mapped_column(Text, default="")
+    # The team whose setup the entry is about (None: about no setup). A plain id, not a foreign key, as
+    # ``actor`` is a name: the record must outlive what it names.
+    team_id: Mapped[int | None] = mapped_column(default=None, index=True)
+
+
+# How the portal and the worker name a setup in ``AuditEntry.target``: "setup 3", "setup:3".
+SETUP_TARGET = re.compile(r"setup[ :](\d{1,12})")
+
+
+@event.listens_for(AuditEntry, "before_insert")
+def _team_of_target(_mapper, connection, target: AuditEntry) -> None:
+    """An entry about a setup carries the setup's team when its writer named none (the worker names none)."""
+    if target.team_id is not None:
+        return
+    found = SETUP_TARGET.fullmatch(target.target or "")
+    if found:
+        target.team_id = connection.scalar(select(Setup.team_id).where(Setup.id == int(found.group(1))))
 
 
 class AuditLogIsAppendOnly(RuntimeError):

@@ -5,10 +5,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, enum_type, utcnow
+from core.models.teams import DEFAULT_TEAM, Team
 
 
 class SetupStatus(enum.StrEnum):
@@ -53,6 +54,10 @@ class Setup(Base):
     wizard_step: Mapped[str] = mapped_column(String(16), default="accounts")
     status: Mapped[SetupStatus] = mapped_column(enum_type(SetupStatus, 16), default=SetupStatus.DRAFT)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    # The team that owns it (core/teams.py says who may do what). The portal always names one; a row
+    # written without one (code that predates teams) belongs to the default team.
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True,
+                                         default=select(Team.id).where(Team.name == DEFAULT_TEAM).scalar_subquery())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Optimistic locking: two editors cannot silently overwrite each other.
