@@ -75,7 +75,10 @@ def deployed_setup_ids(session: Session, only: int | None = None) -> list[int]:
 
 
 def is_deployed(session: Session, setup_id: int) -> bool:
-    return deployed_setup_ids(session, only=setup_id) == [setup_id]
+    """``deployed_setup_ids``'s rule for one setup, as one indexed lookup (the live page asks it per poll)."""
+    newest = session.execute(select(Operation.kind).where(Operation.setup_id == setup_id, DEPLOYMENT_EVIDENCE)
+                             .order_by(Operation.id.desc()).limit(1)).scalar()
+    return newest == OperationKind.APPLY
 
 
 def newest_that_ran(session: Session, setup_id: int, *kinds: OperationKind) -> Operation | None:

@@ -67,10 +67,9 @@ def load_user(user_id: str) -> SignedInUser | None:
     number = params.number_or_none(user_id)
     if number is None:
         return None
-    db = get_session()
-    user = db.get(User, number)
+    user = sessions.signed_in(get_session(), number)
     # A deactivated user is signed out on their next request, and so is a cookie whose session has ended.
-    if user is None or not user.is_active or not sessions.check(db, user.id):
+    if user is None or not user.is_active:
         session.clear()
         return None
     return SignedInUser.from_model(user)

@@ -15,7 +15,7 @@ from flask import current_app, has_request_context, request, session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import UserSession
+from core.models import User, UserSession
 from core.times import as_utc
 
 log = logging.getLogger(__name__)
@@ -56,24 +56,29 @@ def is_live(row: UserSession, moment: datetime) -> bool:
             and moment - as_utc(row.created_at) < config["PERMANENT_SESSION_LIFETIME"])
 
 
-def check(db: Session, user_id: int) -> bool:
-    """Return whether the cookie names a live session of this user, and mark it as used now (unless polled)."""
+def signed_in(db: Session, user_id: int) -> User | None:
+    """Return the user if the cookie names a live session of theirs, and mark it as used now (unless polled).
+
+    One query for both rows: every request, each live page's poll among them, asks this.
+    """
     token = session.get(TOKEN_KEY)
     if not isinstance(token, str):
-        return False
-    row = db.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
-    if row is None or row.user_id != user_id:
-        return False
+        return None
+    found = db.execute(select(User, UserSession).join(UserSession, UserSession.user_id == User.id)
+                       .where(UserSession.token_hash == _hash(token))).first()
+    if found is None or found.User.id != user_id:
+        return None
+    user, row = found.User, found.UserSession
     moment = now()
     if not is_live(row, moment):
         log.info("Session %s of user %s lapsed", row.id, user_id)
         db.delete(row)
         db.commit()
-        return False
+        return None
     if not _is_poll() and (moment - as_utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_SECONDS:
         row.last_seen_at = moment
         db.commit()
-    return True
+    return user
 
 
 def _is_poll() -> bool:

@@ -63,6 +63,10 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "EMULATOR_URL": (environ.get("PORTAL_EMULATOR_URL") or environ.get("AWS_ENDPOINT_URL") or "").rstrip("/"),
         "SAMPLE_APP_CONFIG_DIR": str(core_config.REPO_ROOT / "sample_app" / "config"),
         "API_PAGE_SIZE": 50,
+        # How long one process reuses what a pipeline's live endpoint compares If-None-Match with (its
+        # ETag, whether it is deployed). Viewers poll every 2 s and the worker reads every few seconds, so
+        # half a second more of staleness is small, and 1,000 polls a second cost a few queries, not 5,000.
+        "LIVE_CACHE_SECONDS": _whole_number(environ, "PORTAL_LIVE_CACHE_MS", 500) / 1000,
     }
     if environ.get("PORTAL_DATABASE_URL"):
         settings["DATABASE_URL"] = environ["PORTAL_DATABASE_URL"]

@@ -12,6 +12,7 @@ from portal import params
 from portal.db import get_by_id, get_session
 from portal.errors import error_response
 from portal.pipelines import bp, presenters, service
+from portal.pipelines import live as live_keys
 from portal.security import permission_required
 
 log = logging.getLogger(__name__)
@@ -76,19 +77,28 @@ def pipeline(setup_id: int):
 @permission_required("setup.view")
 def live(setup_id: int):
     """The pipeline as JSON for the open page; 304 while the snapshot is unchanged (If-None-Match)."""
-    setup, snapshot = load_pipeline(setup_id)
+    session, keys = get_session(), live_keys.of(current_app)
+    key = keys.get(session, setup_id)
+    if not key.deployed:
+        abort(make_response(error_response(404, f"There is no deployed pipeline of setup {setup_id}.")))
     now = utcnow()
-    service.record_interest(get_session(), setup, snapshot, now)
-    # The snapshot's version and read moment name the answer: unchanged, the page keeps counting its age itself.
-    etag = f"{snapshot.version}-{snapshot.read_at.timestamp() if snapshot.read_at else 0}" if snapshot else "none"
-    if request.if_none_match.contains(etag):
-        response = make_response("", 304)
-    else:
-        body = presenters.pipeline_json(setup, snapshot, now, emulator())
-        # A request's answer comes with the read its worker asks for, so the ETag above covers it.
-        body["requests"] = [presenters.request_json(r) for r in service.latest_requests(get_session(), setup.id)]
-        response = jsonify(body)
-    response.set_etag(etag)
+    if key.snapshot_id is not None:
+        renewed = service.renew_interest(session, key.snapshot_id, key.watched_until, now)
+        if renewed is not None:
+            keys.watched(setup_id, renewed)
+        if request.if_none_match.contains(key.etag):
+            response = make_response("", 304)
+            response.set_etag(key.etag)
+            return response
+    setup, snapshot = load_pipeline(setup_id)
+    if key.snapshot_id is None:
+        service.record_interest(session, setup, snapshot, now)
+        keys.forget(setup_id)  # the row exists now, or soon: the next poll looks again
+    body = presenters.pipeline_json(setup, snapshot, now, emulator())
+    # A request's answer comes with the read its worker asks for, so the snapshot's ETag covers it.
+    body["requests"] = [presenters.request_json(r) for r in service.latest_requests(session, setup.id)]
+    response = jsonify(body)
+    response.set_etag(live_keys.etag_of(snapshot.version, snapshot.read_at) if snapshot else "none")
     return response
 
 

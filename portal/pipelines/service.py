@@ -57,32 +57,39 @@ def snapshot_of(session: Session, setup_id: int) -> PipelineSnapshot | None:
 
 def record_interest(session: Session, setup: Setup, snapshot: PipelineSnapshot | None,
                     now: datetime | None = None) -> None:
-    """Mark the pipeline watched for core.pipelines.INTEREST_SECONDS; ask for a read now if nobody watched.
+    """Mark the pipeline watched for core.pipelines.INTEREST_SECONDS (see renew_interest)."""
+    now = now or utcnow()
+    if snapshot is None:
+        # The worker's tick makes the row; this only lets an open page count from the first second.
+        _add_row(session, setup, now + timedelta(seconds=pipelines.INTEREST_SECONDS), now)
+        return
+    renew_interest(session, snapshot.id, as_utc(snapshot.watched_until), now)
+
+
+def renew_interest(session: Session, snapshot_id: int, watched_until: datetime | None,
+                   now: datetime | None = None) -> datetime | None:
+    """Extend the snapshot's interest if it runs out soon; ask for a read now if nobody watched.
 
     Only a row whose interest runs out within INTEREST_RENEW_BELOW_SECONDS is written, by a
     conditional UPDATE, so 200 viewers cost a write every few seconds, not 100 a second.
+    :return: the new end of interest when this call wrote it, else None
     """
     now = now or utcnow()
     until = now + timedelta(seconds=pipelines.INTEREST_SECONDS)
     renew_below = now + timedelta(seconds=pipelines.INTEREST_RENEW_BELOW_SECONDS)
-    if snapshot is None:
-        # The worker's tick makes the row; this only lets an open page count from the first second.
-        _add_row(session, setup, until, now)
-        return
-    watched_until = as_utc(snapshot.watched_until)
     if watched_until is not None and watched_until >= renew_below:
-        return
-    was_watched = pipelines.is_watched(watched_until, now)
+        return None
     values: dict[str, object] = {"watched_until": until}
-    if not was_watched:
+    if not pipelines.is_watched(watched_until, now):
         values["next_read_at"] = now  # a page that opens gets a fresh read within a tick
     # No session sync: evaluating the WHERE in Python would compare SQLite's naive moments with aware ones,
     # and nothing reads the loaded row after this.
     session.execute(update(PipelineSnapshot).where(
-        PipelineSnapshot.id == snapshot.id,
+        PipelineSnapshot.id == snapshot_id,
         or_(PipelineSnapshot.watched_until.is_(None), PipelineSnapshot.watched_until < renew_below),
     ).values(**values).execution_options(synchronize_session=False))
     session.commit()
+    return until
 
 
 def _add_row(session: Session, setup: Setup, until: datetime, now: datetime) -> None:

@@ -30,6 +30,8 @@ def portal_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "SAMPLE_APP_CONFIG_DIR": "/nonexistent",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing: tests create many users
         "EMULATOR_URL": "",  # against AWS, whatever the shell running the tests points AWS_ENDPOINT_URL at
+        # Tests change a snapshot and poll at once; tests/portal/test_pipeline_live_keys.py tests the reuse.
+        "LIVE_CACHE_SECONDS": 0,
         **overrides,
     }
 
