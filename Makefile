@@ -31,8 +31,10 @@ $(CHECKOV_VENV)/.installed:
 run: venv
 	@scripts/run.sh
 
+# Two xdist workers, each running whole test areas (tests/conftest.py XDIST_GROUPS); TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: venv tools
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) bench/deploy_lag.py $(BENCH_ARGS)

@@ -28,6 +28,11 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 TESTS = Path(__file__).resolve().parent
 BOTH_DATABASES_AREAS = {"portal", "core"}
+# `make test` runs two pytest-xdist workers, each taking whole areas (--dist loadgroup): the portal's
+# tests are mostly CPU (Flask, SQLite), the others mostly wait on the emulator, builds and browsers, so
+# the two overlap well on two cores. An area's tests share named local resources (Redis databases,
+# the emulator's Go cache), so an area never runs on both workers at once.
+XDIST_GROUPS = {"portal": "portal", "core": "portal"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,10 +41,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector):
-    """Mark every module of the areas that test persistence both_databases."""
+    """Mark every module of the areas that test persistence both_databases, and each its xdist group."""
     module = yield
-    if module_path.is_relative_to(TESTS) and module_path.relative_to(TESTS).parts[0] in BOTH_DATABASES_AREAS:
-        module.add_marker(pytest.mark.both_databases)
+    if module_path.is_relative_to(TESTS):
+        area = module_path.relative_to(TESTS).parts[0]
+        if area in BOTH_DATABASES_AREAS:
+            module.add_marker(pytest.mark.both_databases)
+        module.add_marker(pytest.mark.xdist_group(XDIST_GROUPS.get(area, "aws")))
     return module
 
 

@@ -22,12 +22,15 @@ from emulator.client import control
 from portal import accounts, create_app
 from portal import db as portal_db
 from portal.db import get_session
-from tests.portal.helpers import PASSWORD, TEST_BROKER_URL, AuthActions, csrf_token, portal_config
+from tests.portal.helpers import PASSWORD, AuthActions, csrf_token, portal_config
 from tests.waiting import wait_for
 from tests.worker.conftest import BUILD, PRODUCTION, STAGING, account_client
 from tests.worker import test_pipeline_dashboard as dashboard
 from tests.worker.test_pipeline_dashboard import codepipeline_calls, push, read_now
 from worker import approval_review, approvals
+
+# The two-browser test queues decisions here: not the portal tests' database 9, which runs meanwhile.
+OWN_BROKER = "redis://127.0.0.1:6379/5"
 
 # Timed stand-ins for the actions: these tests are about the approval, and a real deploy fails without a build.
 pytestmark = [pytest.mark.both_databases, pytest.mark.usefixtures("timed_actions")]
@@ -257,7 +260,7 @@ def test_a_retried_approval_is_a_new_approval(waiting):
 
 def test_two_approvers_in_two_browsers_at_once_send_one_result(waiting):
     """Two approvers post Approve in the same instant through the real portal: one decision, one PutApprovalResult."""
-    app = create_app(portal_config(waiting["database_url"]))
+    app = create_app(portal_config(waiting["database_url"], CELERY_BROKER_URL=OWN_BROKER))
     with app.app_context():
         for name in ("approver", "april"):
             accounts.create_user(get_session(), name, PASSWORD, "approver")
@@ -283,7 +286,7 @@ def test_two_approvers_in_two_browsers_at_once_send_one_result(waiting):
             thread.join()
     finally:
         portal_db.dispose(app)
-        redis.Redis.from_url(TEST_BROKER_URL).delete("celery")
+        redis.Redis.from_url(OWN_BROKER).delete("celery")
     assert answers == [302, 302]
     with waiting["factory"]() as session:
         ids = session.scalars(select(ApprovalDecision.id)).all()
