@@ -298,3 +298,25 @@ def test_two_approvers_in_two_browsers_at_once_send_one_result(waiting):
         runner.join()
     assert codepipeline_calls(waiting).get("PutApprovalResult") == 1
     assert decision(waiting, ids[0]).status == "sent"
+
+
+def test_review_and_approval_converge_with_a_fifth_of_the_calls_throttled(waiting):
+    """Botocore's standard retries carry every read and the one PutApprovalResult through 20% throttling."""
+    create_staging_stack(waiting["app"])
+    create_production_change_set(waiting["app"], waiting["execution_id"])
+    decision_id = record(waiting, "approve", comment="Through the throttle")
+    control(waiting["emulator"], "throttle", {"fraction": 0.2})
+    try:
+        for _ in range(5):  # five reads of the review, each of several calls, all complete
+            row = review(waiting)
+            assert row.complete and row.change_set_problem == "", row.change_set_problem
+        approvals.run(waiting["factory"], decision_id)
+    finally:
+        control(waiting["emulator"], "throttle", {"fraction": 0.0})
+    sent = decision(waiting, decision_id)
+    assert sent.status == "sent", sent.message
+    assert approval_state(waiting)["summary"] == "Approved in the portal by approver: Through the throttle"
+    wait_for(lambda: newest(waiting)["status"] == "Succeeded", 20, "the execution to finish")
+    with waiting["factory"]() as session:
+        outcomes = session.scalars(select(AuditEntry.outcome).where(AuditEntry.action == "production.approve")).all()
+    assert outcomes == ["success"]
