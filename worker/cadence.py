@@ -26,6 +26,13 @@ the end is due. Without one, polls come every ``STEADY_SECONDS`` at most, within
 When the end is due but has not come, looks come every ``FAST_SECONDS`` within the limit itself
 (``LATE_END_LOOKS`` over the floor allowed). Whatever the budget says, a running stack is looked
 at at least every ``LONGEST_WAIT_STEADIES`` steady intervals.
+
+**With events.** While a setup's event queue brings its stack events (worker/event_flow.py), the
+consumer stores them and hands a stack whose final event came to its monitor at once
+(worker/event_consumer.py); polling is then only the safety net: a look every
+``EVENTS_SLOW_SECONDS`` (``with_events``). A monitor that wakes in between makes no call; when
+the events stop (the queue silent for ``event_flow.FLOW_SECONDS`` or failing), the next wake is
+back on the cadence above.
 """
 from __future__ import annotations
 
@@ -61,6 +68,9 @@ END_CALLS = 2
 # pattern: CREATE_IN_PROGRESS, CREATE_IN_PROGRESS "Resource creation Initiated", CREATE_COMPLETE
 # when created; an in-progress and a final one when updated or deleted.
 EVENTS_PER_CREATED_RESOURCE = 3
+# While events flow: the safety net's look, and the shortest wait between two wakes without a call.
+EVENTS_SLOW_SECONDS = 30.0
+EVENTS_MIN_WAIT_SECONDS = 0.05
 EVENTS_PER_RESOURCE = 2
 
 
@@ -231,3 +241,17 @@ def _next_delay(progress: Progress, expected: set[str], budget: Budget, now: flo
         return max(limits.fast, at - now)
     # Nothing says when the end comes: steady polls within the planned rate.
     return max(limits.steady, budget.earliest(END_CALLS, planned, now) - now)
+
+
+def with_events(flowing_until: float | None, looked_at: float, now: float) -> float | None:
+    """While events flow (until ``flowing_until``), seconds to wait without a call; None: look now.
+
+    The wait ends at the safety net's next look or when the flow would count as stopped,
+    whichever comes first; the wake then decides again.
+    """
+    if flowing_until is None or flowing_until <= now:
+        return None
+    due = looked_at + EVENTS_SLOW_SECONDS
+    if now >= due:
+        return None
+    return max(EVENTS_MIN_WAIT_SECONDS, min(due, flowing_until) - now)

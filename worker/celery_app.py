@@ -12,6 +12,7 @@ from celery.signals import worker_init, worker_process_init, worker_ready
 
 from core import config
 from worker import settings
+from worker.event_consumer import EventConsumers
 from worker.pipeline_tick import PipelineTick
 
 logger = logging.getLogger(__name__)
@@ -98,3 +99,4 @@ class ResumeSweep(bootsteps.StartStopStep):
 
 app.steps["worker"].add(ResumeSweep)
 app.steps["worker"].add(PipelineTick)  # the dashboard's reads (worker/pipeline_refresh.py)
+app.steps["worker"].add(EventConsumers)  # the event queues' readers (worker/event_consumer.py)

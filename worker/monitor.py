@@ -12,18 +12,19 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import stacks
 from core.models import Operation, OperationKind, OperationStatus, Setup, StackRecord, StackRole, utcnow
 from core.models.operations import StackAction, StackPhase
-from worker import apply, cadence, context, plan, self_launch, settings, teardown, templates
+from worker import apply, cadence, context, event_flow, plan, self_launch, settings, teardown, templates
 from worker.context import AwsContext
 from worker.deployer import ChangeSetEmpty, ChangeSetNotFound, Deployer, DeployerError
 from worker.events import EventsError, fetch_new_events, newest_event_id
 from worker.lifecycle import claim_lease, release_lease
-from worker.polling import expected_resources, poll_stack
+from worker.polling import expected_resources, poll_stack, read_progress, settled
 from worker.sessions import AccessError
 from worker.stackspec import stack_tags
 from worker.staging import StagingError
@@ -34,7 +35,7 @@ CHANGE_SET_POLL_SECONDS = 1.0
 # Change sets of small stacks are often ready within half a second.
 FIRST_CHANGE_SET_POLL_SECONDS = 0.5
 # Detail keys that belong to one stack operation (a recreate's delete, then its create).
-_PER_STACK_OPERATION = ("marker_taken", "delete_requested", "calls", "calls_since", "polls")
+_PER_STACK_OPERATION = ("marker_taken", "delete_requested", "calls", "calls_since", "polls", "looked_at")
 STEP_ERRORS = (DeployerError, EventsError, AccessError, StagingError, teardown.TeardownError,
                templates.TemplateError)
 
@@ -159,7 +160,21 @@ def _step_executing(session: Session, record: StackRecord, setup: Setup, aws: Aw
         _flag(session, record, executed=True, **budget.as_detail())
         # Nothing worth reading exists yet: the first look learns the pace of the stack's events.
         return cadence.Limits.from_settings().first_look
-    return poll_stack(session, record, deployer, cfn, expected_resources(record))
+    return _look(session, record, setup, lambda: poll_stack(session, record, deployer, cfn, expected_resources(record)))
+
+
+def _look(session: Session, record: StackRecord, setup: Setup, poll: Callable[[], float | None]) -> float | None:
+    """Poll the stack, unless its events flow and neither its end nor the safety net's look is due."""
+    now = time.time()
+    flowing_until = event_flow.stack_events_flowing(session, setup.id, now)
+    if flowing_until is not None and not settled(read_progress(session, record).stack_status):
+        looked_at = float(record.detail.get("looked_at") or record.detail.get("calls_since") or now)
+        wait = cadence.with_events(flowing_until, looked_at, now)
+        if wait is not None:
+            return wait
+    delay = poll()
+    record.detail = {**record.detail, "looked_at": time.time()}
+    return delay
 
 
 def _execute(deployer: Deployer, cfn: object, record: StackRecord, budget: cadence.Budget) -> cadence.Budget:
@@ -217,7 +232,7 @@ def _step_deleting(session: Session, record: StackRecord, setup: Setup, aws: Aws
         deployer.delete_stack(record.stack_id or record.stack_name)
         _flag(session, record, delete_requested=True, **budget.spend(time.time()).as_detail())
     expected = expected_resources(record) if record.action == StackAction.DELETE.value else set()
-    delay = poll_stack(session, record, deployer, cfn, expected)
+    delay = _look(session, record, setup, lambda: poll_stack(session, record, deployer, cfn, expected))
     if delay is None and record.phase == StackPhase.DONE.value and record.action == StackAction.RECREATE.value:
         # The broken stack is gone: create it again from a fresh CREATE change set.
         record.phase, record.stack_id, record.last_event_id = StackPhase.CHANGE_SET.value, "", ""

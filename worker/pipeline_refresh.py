@@ -8,6 +8,10 @@ missing deduplication, SIP-141). After the read, ``next_read_at`` moves by core/
 interval: seconds while someone watches, minutes while nobody does. The
 portal only moves ``watched_until`` (and ``next_read_at`` to now when a page opens unwatched).
 
+While the setup's event queue brings the pipeline's events (worker/event_flow.py), the consumer
+applies each to the snapshot as it comes (worker/pipeline_events.py) and a read is the check
+that follows, at most every ``pipeline_events.EVENT_READ_SECONDS`` watched or not.
+
 A failed build of the newest execution gets the tail of its log once (worker/build_logs.py); later
 reads copy it from the stored snapshot.
 
@@ -27,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import lifecycle, pipelines
 from core.models import Operation, OperationKind, OperationStatus, PipelineSnapshot, Setup, utcnow
-from worker import aws_errors, build_logs, context, db
+from worker import aws_errors, build_logs, context, db, event_flow, pipeline_events
 from worker.celery_app import app
 from worker.pipeline_state import read_pipeline
 from worker.sessions import AccessError
@@ -128,6 +132,9 @@ def refresh(factory: sessionmaker[Session], snapshot_id: int, now: datetime | No
         # moment, so reads keep their cadence however long one took.
         watched = PipelineSnapshot.watched_until > now
         next_read = case((watched, now + pipelines.read_interval(True)), else_=now + pipelines.read_interval(False))
+        if event_flow.pipeline_events_flowing(session, row.setup_id, now.timestamp()):
+            next_read = case((watched, now + timedelta(seconds=pipeline_events.EVENT_READ_SECONDS)),
+                             else_=now + pipelines.read_interval(False))
         session.execute(update(PipelineSnapshot).where(PipelineSnapshot.id == snapshot_id).values(
             next_read_at=next_read, claimed_until=None,
         ).execution_options(synchronize_session=False))
