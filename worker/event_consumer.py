@@ -143,8 +143,8 @@ class Reader:
     """One queue's reader: receive, handle, delete, hand ended stacks on; until stopped."""
 
     def __init__(self, factory: sessionmaker[Session], source: Source,
-                 send: Callable[[list[Follow]], None] = _send) -> None:
-        self.factory, self.source, self.send = factory, source, send
+                 send: Callable[[list[Follow]], None] = _send, wait: int = WAIT_SECONDS) -> None:
+        self.factory, self.source, self.send, self.wait = factory, source, send, wait
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, name=f"events-{source.setup_id}", daemon=True)
 
@@ -154,12 +154,12 @@ class Reader:
             assert setup is not None
             return context.for_user(READER, setup).sessions.client(self.source.account_id, "sqs")
 
-    def once(self, wait: int = WAIT_SECONDS) -> int:
+    def once(self) -> int:
         """One receive, its batch stored and deleted; return how many messages it held."""
         sqs = self._client()
         try:
             answer = sqs.receive_message(QueueUrl=self.source.queue_url, MaxNumberOfMessages=BATCH,
-                                         WaitTimeSeconds=wait)
+                                         WaitTimeSeconds=self.wait)
         except (ClientError, BotoCoreError) as err:
             self._failed(err)
             raise
@@ -202,8 +202,10 @@ class Reader:
         self.thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, join: bool = False) -> None:
         self.stopping.set()
+        if join and self.thread.is_alive():
+            self.thread.join()
 
 
 class Readers:

@@ -18,12 +18,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.models import StackEvent, StackRecord
-from worker.events import Event
+from worker.events import STACK_TYPE, Event
 
 BUS_PREFIX = "evb:"
 # An EventBridge event's time is the stack event's, cut to the second.
@@ -117,6 +117,25 @@ def store_events(session: Session, record: StackRecord, events: Iterable[Event])
     inserted = _insert_new(session, rows)
     record.last_event_id = events[-1].event_id
     return inserted
+
+
+def drop_unconfirmed(session: Session, record: StackRecord, final_status: str) -> int:
+    """Once a read from CloudFormation reached the stack's final event, drop the queue's events it
+    did not confirm; return how many.
+
+    That read returned every event of the operation (worker/events.py pages back to the marker),
+    so a row the queue brought and the read did not match is an earlier operation's event that
+    arrived late (a queue holds events for a day), never one of this operation's.
+    """
+    final = session.scalar(select(StackEvent.event_id).where(
+        StackEvent.stack_record_id == record.id, StackEvent.resource_type == STACK_TYPE,
+        StackEvent.logical_id == record.stack_name, StackEvent.status == final_status)
+        .order_by(StackEvent.timestamp.desc()).limit(1))
+    if final is None or from_bus(final):
+        return 0
+    return session.execute(delete(StackEvent).where(StackEvent.stack_record_id == record.id,
+                                                     StackEvent.event_id.startswith(BUS_PREFIX))
+                           .execution_options(synchronize_session=False)).rowcount
 
 
 def store_bus_events(session: Session, record: StackRecord, events: Iterable[Event]) -> int:

@@ -19,7 +19,7 @@ from core.models import StackEvent, StackRecord
 from core.models.operations import StackPhase
 from worker import cadence
 from worker.deployer import Deployer
-from worker.event_store import store_events
+from worker.event_store import drop_unconfirmed, store_events
 from worker.events import Event, EventsError, fetch_new_events
 from worker.stack_status import StackState, classify
 
@@ -69,6 +69,9 @@ def poll_stack(session: Session, record: StackRecord, deployer: Deployer, cfn: A
         if described is None:
             status = "DELETE_COMPLETE"  # deleted right after it completed
     record.detail = {**record.detail, **budget.as_detail(), "polls": polls}
+    if drop_unconfirmed(session, record, progress.stack_status):
+        logger.info("dropped queued events of an earlier operation of %s in account %s", record.stack_name,
+                    record.account_id)
     if described is not None:
         settle(record, described.status, described.reason, described.outputs)
     else:

@@ -185,16 +185,23 @@ def make_operation(worker_db: Any) -> Callable[..., int]:
 
 
 class Driver:
-    """Runs scheduled follow-ups when due, in due order, like a broker with countdowns would."""
+    """Runs scheduled follow-ups when due, in due order, like a broker with countdowns would.
+
+    Follow-ups may also come from another thread (an event reader handing a stack to its
+    monitor); one due sooner than the one being waited for wakes the driver.
+    """
 
     def __init__(self, factory: Any) -> None:
         self.factory = factory
         self.queue: list[tuple[float, int, Follow]] = []
         self.counter = itertools.count()
         self.ran = 0
+        self.changed = threading.Condition()
 
     def schedule(self, follow: Follow) -> None:
-        heapq.heappush(self.queue, (time.monotonic() + follow.delay, next(self.counter), follow))
+        with self.changed:
+            heapq.heappush(self.queue, (time.monotonic() + follow.delay, next(self.counter), follow))
+            self.changed.notify_all()
 
     def run(self, operation_id: int, timeout: float = 60.0, until: Callable[[Operation], bool] | None = None) -> Operation:
         """Run follow-ups until the operation finishes (or ``until`` holds); return it."""
@@ -202,14 +209,18 @@ class Driver:
         done = until or (lambda op: OperationStatus(op.status).is_terminal)
         while True:
             operation = self.operation(operation_id)
-            if done(operation) and (until is not None or not self.queue):
-                return operation
-            if not self.queue:
-                raise AssertionError(f"operation {operation_id} is {operation.status} with nothing scheduled")
-            due, _, follow = heapq.heappop(self.queue)
-            if time.monotonic() > deadline:
-                raise AssertionError(f"operation {operation_id} still {operation.status} after {timeout}s")
-            time.sleep(max(0.0, due - time.monotonic()))
+            with self.changed:
+                if done(operation) and (until is not None or not self.queue):
+                    return operation
+                if not self.queue:
+                    raise AssertionError(f"operation {operation_id} is {operation.status} with nothing scheduled")
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"operation {operation_id} still {operation.status} after {timeout}s")
+                wait = self.queue[0][0] - time.monotonic()
+                if wait > 0:
+                    self.changed.wait(wait)
+                    continue
+                _, _, follow = heapq.heappop(self.queue)
             tasks.follow_stack(follow.record_id, follow.token)
             self.ran += 1
 
