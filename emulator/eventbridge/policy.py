@@ -11,16 +11,19 @@
 
 EventBridge calls over TLS, so ``aws:SecureTransport`` is "true" (a TLS-only Deny denies nothing).
 
-A Deny wins over an Allow. A condition key or operator the emulator does not know (e.g.
-``aws:PrincipalOrgID``) makes a Deny apply and an Allow grant nothing, and is named in the reason.
+Decided by the emulator's one evaluator (``emulator.policy``): a Deny wins over an Allow; a
+condition key or operator the emulator does not know (e.g. ``aws:PrincipalOrgID``) makes a Deny
+apply and an Allow grant nothing, and is named in the reason.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-from emulator.iam_conditions import as_list, condition_matches, glob, policy_values
+from moto.iam.access_control import PermissionResult
+
+from emulator.iam_conditions import as_list
+from emulator.policy import PolicyRequest, decide
 
 EVENTS_SERVICE = "events.amazonaws.com"
 
@@ -40,63 +43,32 @@ class Verdict:
     reason: str
 
 
-def _principal_matches(principal: Any, names: set[str], service: str | None) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, dict):
-        return False
-    if service is not None and service in as_list(principal.get("Service", [])):
-        return True
-    return any(p == "*" or str(p) in names for p in as_list(principal.get("AWS", [])))
+def _names(names: set[str], service: str | None) -> Callable[[Any], bool]:
+    """Whether a Principal element names the sender: its account, root, the target's role, the service or ``*``."""
+    def named(principal: Any) -> bool:
+        if principal == "*":
+            return True
+        if not isinstance(principal, dict):
+            return False
+        if service is not None and service in as_list(principal.get("Service", [])):
+            return True
+        return any(p == "*" or str(p) in names for p in as_list(principal.get("AWS", [])))
 
-
-def _action_matches(actions: Any, action: str) -> bool:
-    return any(glob(str(pattern).lower(), action.lower()) for pattern in as_list(actions))
-
-
-def _conditions(statement: dict[str, Any], context: dict[str, str | None]) -> tuple[bool, str | None]:
-    """(holds, what could not be evaluated)."""
-    for operator, keys in (statement.get("Condition") or {}).items():
-        for key, expected in (keys or {}).items():
-            lowered = key.lower()
-            if lowered not in context:
-                return False, f"condition key {key} is not emulated"
-            matched = condition_matches(operator, context[lowered], policy_values(expected))
-            if matched is None:
-                return False, f"condition operator {operator} is not emulated"
-            if not matched:
-                return False, None
-    return True, None
+    return named
 
 
 def _decide(document: str | None, action: str, resource: str, names: set[str], service: str | None,
             context: dict[str, str | None], what: str) -> Verdict:
+    """The shared evaluator's decision (emulator/policy.py), worded for the refusal log."""
     if not document:
         return Verdict(False, f"{what} has no policy")
-    try:
-        statements = as_list(json.loads(document).get("Statement", []))
-    except (ValueError, AttributeError):
-        return Verdict(False, f"{what}'s policy is not a JSON policy document")
-    allowed, notes = False, []
-    for statement in statements:
-        if not isinstance(statement, dict):
-            continue
-        if not _principal_matches(statement.get("Principal"), names, service):
-            continue
-        if not _action_matches(statement.get("Action", []), action):
-            continue
-        if "Resource" in statement and not any(glob(str(r), resource) for r in as_list(statement["Resource"])):
-            continue
-        holds, unknown = _conditions(statement, context)
-        if unknown:
-            notes.append(f"statement {statement.get('Sid', '?')}: {unknown}")
-        if statement.get("Effect") == "Deny" and (holds or unknown):
-            return Verdict(False, f"{what}'s policy denies it" + (f" ({unknown})" if unknown else ""))
-        if statement.get("Effect") == "Allow" and holds:
-            allowed = True
-    if allowed:
+    decision = decide(document, PolicyRequest(action, resource, _names(names, service), context))
+    notes = f" ({'; '.join(decision.unevaluated)})" if decision.unevaluated else ""
+    if decision.allowed:
         return Verdict(True, "allowed")
-    return Verdict(False, f"{what}'s policy does not allow it" + (f" ({'; '.join(notes)})" if notes else ""))
+    if decision.result == PermissionResult.DENIED:
+        return Verdict(False, f"{what}'s policy denies it{notes}")
+    return Verdict(False, f"{what}'s policy does not allow it{notes}")
 
 
 def bus_allows(bus: Any, sender: Sender) -> Verdict:
