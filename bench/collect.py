@@ -33,14 +33,18 @@ class WorkerObservation:
 
 
 def observe(factory: sessionmaker[Session], operation_ids: tuple[int, ...],
-            cfn_for: Callable[[str], Any]) -> WorkerObservation:
-    """Join each apply's stack records with their CloudFormation histories."""
+            cfn_for: Callable[[str], Any], executed_only: bool = False) -> WorkerObservation:
+    """Join each apply's stack records with their CloudFormation histories.
+
+    ``executed_only``: leave out the records of stacks the apply left unchanged (an update).
+    """
     seen = WorkerObservation()
     with factory() as session:
         for operation_id in operation_ids:
             operation = session.get(Operation, operation_id)
             assert operation is not None
-            runs = [_stack_run(session, record, cfn_for(record.account_id), seen) for record in operation.stacks]
+            records = [r for r in operation.stacks if not executed_only or r.detail.get("executed")]
+            runs = [_stack_run(session, record, cfn_for(record.account_id), seen) for record in records]
             finished = aws.epoch(operation.finished_at) if operation.finished_at else None
             seen.operations.append(OperationRun(operation_id, finished, tuple(runs)))
     return seen

@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None,
                         help="result file (default bench/results/deploy_lag-<time>.json)")
     parser.add_argument("--timeout", type=float, default=180, help="seconds each phase may take (default 180)")
+    parser.add_argument("--modes", default="polling,events",
+                        help="comma-separated: polling (the create scenario and the update scenario, polling "
+                             "only, and the awscli peer), events (the update scenario followed from events)")
     parser.add_argument("--render", type=Path, default=None, help="print the table of an existing result file and exit")
     args = parser.parse_args(argv)
     try:
@@ -60,6 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--stacks takes numbers from 1 to 99")
     if len(set(args.stacks)) != len(args.stacks):
         parser.error("--stacks lists each scenario once")
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not args.modes or set(args.modes) - {"polling", "events"}:
+        parser.error("--modes takes polling, events or both")
     if args.pace <= 0:
         parser.error("--pace must be positive: the benchmark measures lags against paced events")
     return args
@@ -100,20 +106,28 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     flush_redis(BENCH_REDIS)
     templates = snapshot_templates(workdir)
     emulator = worker = None
+    results = [{"concurrent": stacks, "pace": args.pace} for stacks in args.stacks]
     try:
         emulator = Emulator(args.pace, workdir / "emulator.log")
-        worker = CeleryWorker(emulator.endpoint, database_url, templates, args.pool, workdir / "worker.log")
-        results = []
-        for stacks in args.stacks:
-            logger.info("scenario: %d stack(s) at once, worker", stacks)
-            measured_worker = scenarios.run_worker(emulator, worker, factory, BENCH_REDIS, stacks,
-                                                   f"w{stacks}{tag}", args.timeout)
-            logger.info("scenario: %d stack(s) at once, awscli peer", stacks)
-            measured_peer = scenarios.run_peer(emulator, templates, stacks, f"p{stacks}{tag}",
-                                               args.timeout)
-            results.append({"concurrent": stacks, "pace": args.pace, "worker": measured_worker, "peer": measured_peer})
-        if not worker.process.alive():
-            raise RuntimeError(f"the worker died during the benchmark:\n{worker.process.output()[-3000:]}")
+        for events in [m == "events" for m in args.modes]:
+            worker = CeleryWorker(emulator.endpoint, database_url, templates, args.pool,
+                                  workdir / f"worker-{'events' if events else 'polling'}.log", events=events)
+            for result in results:
+                stacks = result["concurrent"]
+                if not events:
+                    logger.info("scenario: %d stack(s) at once, worker", stacks)
+                    result["worker"] = scenarios.run_worker(emulator, worker, factory, BENCH_REDIS, stacks,
+                                                            f"w{stacks}{tag}", args.timeout)
+                    logger.info("scenario: %d stack(s) at once, awscli peer", stacks)
+                    result["peer"] = scenarios.run_peer(emulator, templates, stacks, f"p{stacks}{tag}", args.timeout)
+                mode = "events" if events else "polling"
+                logger.info("scenario: %d update(s) at once, worker %s", stacks, mode)
+                result[f"update_{mode}"] = scenarios.run_worker_update(
+                    emulator, worker, factory, BENCH_REDIS, stacks, f"{mode[0]}u{stacks}{tag}", args.timeout)
+            if not worker.process.alive():
+                raise RuntimeError(f"the worker died during the benchmark:\n{worker.process.output()[-3000:]}")
+            worker.stop()
+            worker = None
     finally:
         if worker is not None:
             worker.stop()
@@ -130,6 +144,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                              for p in sorted(templates.glob("*.yaml"))},
         # The machine is shared: the load around the run says how much else competed for it.
         "load_average_before": load_before, "load_average_after": os.getloadavg(),
+        "modes": args.modes,
         "scenarios": results,
     }
 

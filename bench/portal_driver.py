@@ -127,3 +127,26 @@ def plans_by_setup(factory: sessionmaker[Session], plan_ids: tuple[int, ...]) ->
     with factory() as session:
         return dict(session.execute(select(Operation.setup_id, Operation.id)
                                     .where(Operation.id.in_(plan_ids))).tuples().all())
+
+
+def change_branch(factory: sessionmaker[Session], setup_ids: list[int], branch: str) -> None:
+    """Edit the setups as the portal's settings page would: a new branch, a new version."""
+    with factory() as session:
+        for setup_id in setup_ids:
+            setup = session.get(Setup, setup_id)
+            assert setup is not None
+            setup.branch, setup.version = branch, setup.version + 1
+        session.commit()
+
+
+def wait_for_event_readers(factory: sessionmaker[Session], apply_ids: tuple[int, ...], timeout: float) -> None:
+    """Wait until the worker has read each applied setup's event queue once (worker/event_flow.py)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with factory() as session:
+            details = session.scalars(select(Operation.detail).where(Operation.id.in_(apply_ids))).all()
+        if all((d or {}).get("events", {}).get("answered_at") for d in details):
+            return
+        if time.monotonic() > deadline:
+            raise DriveError("the worker did not read every setup's event queue in time")
+        time.sleep(0.5)

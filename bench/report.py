@@ -99,10 +99,67 @@ def _load(averages: list[float] | None) -> str:
     return "/".join(f"{a:.1f}" for a in averages) if averages else "—"
 
 
+# The event-driven targets (issue "Event-driven following"), for the update scenario.
+EVENT_LAG_P95_LIMIT = 1.0
+EVENTS_COMPLETION_P95_LIMIT = 0.5
+EVENTS_CALLS_PER_STACK_MINUTE_LIMIT = 5.0
+
+
+def _check(value: Any, limit: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return "PASS" if value <= limit else "FAIL"
+
+
+def update_table(scenario: dict[str, Any]) -> str:
+    """The update scenario, polling and events side by side, against the event-driven targets."""
+    modes = [(name, scenario[f"update_{name}"]) for name in ("polling", "events") if f"update_{name}" in scenario]
+    if not modes:
+        return ""
+
+    def row(name: str, target: str, value: Any, limit: float | None, digits: int = 2) -> str:
+        cells = []
+        for _, result in modes:
+            v = value(result)
+            cells += [_num(v, digits), _check(v, limit) if limit is not None else ""]
+        return "| " + " | ".join([name, target] + cells) + " |"
+
+    def calls(result: dict[str, Any], action: str) -> int:
+        return result["apply_calls"].get("cloudformation", {}).get(action, 0)
+
+    lines = [f"### {scenario['concurrent']} update(s) at once, pace {scenario['pace']:g} s/event",
+             "", "| measure | target | " + " | ".join(f"worker, {n} | " for n, _ in modes) + "",
+             "| --- | --- | " + " | ".join("--- | ---" for _ in modes) + " |",
+             row("event lag p95 (s)", f"≤ {EVENT_LAG_P95_LIMIT:g}", lambda r: r["event_lag"]["p95"], EVENT_LAG_P95_LIMIT),
+             row("event lag p50 / max / mean (s)", "", lambda r: " / ".join(
+                 _num(r["event_lag"][k]) for k in ("p50", "max", "mean")), None),
+             row("completion lag p95 (s)", f"≤ {EVENTS_COMPLETION_P95_LIMIT:g}", lambda r: r["completion_lag"]["p95"],
+                 EVENTS_COMPLETION_P95_LIMIT),
+             row("completion lag mean / max (s)", "", lambda r: " / ".join(
+                 _num(r["completion_lag"][k]) for k in ("mean", "max")), None),
+             row("CloudFormation calls per stack-minute", f"≤ {EVENTS_CALLS_PER_STACK_MINUTE_LIMIT:g}",
+                 lambda r: r["calls_per_stack_minute"], EVENTS_CALLS_PER_STACK_MINUTE_LIMIT, 1),
+             row("status polls (DescribeStackEvents) per stack-minute", "", lambda r: r["status_polls_per_stack_minute"],
+                 None, 1),
+             row("calls per stack", "", lambda r: r["calls_per_stack"], None, 1),
+             row("DescribeStackEvents calls", "", lambda r: f"{calls(r, 'DescribeStackEvents')}", None),
+             row("stack-minutes", "", lambda r: r["stack_minutes"], None),
+             row("events stored", "", lambda r: f"{r['events_emitted'] - len(r['events_missing'])} of "
+                 f"{r['events_emitted']}", None),
+             row("stacks (peak in flight)", "", lambda r: f"{r['stacks']} ({r['peak_concurrent_stacks']})", None)]
+    notes = [f"{name}: apply-phase CloudFormation calls "
+             + ", ".join(f"{a} {n}" for a, n in sorted(r["apply_calls"].get("cloudformation", {}).items(),
+                                                       key=lambda kv: -kv[1]))
+             + f"; worker CPU {_cpu(r.get('apply_cpu_seconds'))}." for name, r in modes]
+    return "\n".join(lines + [""] + notes)
+
+
 def render(result: dict[str, Any]) -> str:
     head = (f"## Deployment lag benchmark — {result['date']}\n\n"
             f"One Celery worker process (`--pool {result['pool']} --concurrency 1`), emulator pace "
             f"{result['pace']:g} s per event, database {result['database']}, {result['cpus']} CPU(s) shared, "
             f"load average {_load(result.get('load_average_before'))} before and "
             f"{_load(result.get('load_average_after'))} after.\n")
-    return "\n\n".join([head] + [scenario_table(s) for s in result["scenarios"]]) + "\n"
+    tables = [scenario_table(s) for s in result["scenarios"] if "worker" in s]
+    tables += [update_table(s) for s in result["scenarios"] if any(k.startswith("update_") for k in s)]
+    return "\n\n".join([head] + tables) + "\n"

@@ -69,6 +69,43 @@ def run_worker(emulator: Emulator, worker: CeleryWorker, factory: sessionmaker[S
     return result
 
 
+def run_worker_update(emulator: Emulator, worker: CeleryWorker, factory: sessionmaker[Session], broker: str,
+                      stacks: int, prefix: str, timeout: float) -> dict[str, Any]:
+    """Deploy ``stacks`` single-account setups (not measured), change their branch, then plan and
+    apply that update; measure the update's apply.
+
+    A deployed setup has its event queue (the build stack makes it), so this is the scenario in
+    which an events worker follows stacks from their events; a polling worker runs it as well, for
+    the side-by-side figures. Only the build stack changes (the branch is its parameter).
+    """
+    client = portal_driver.sender(broker)
+    setup_ids = portal_driver.create_single_account_setups(factory, prefix, stacks, REGION)
+    plans = portal_driver.plan(factory, client, setup_ids, timeout)
+    applies = portal_driver.apply(factory, client, portal_driver.plans_by_setup(factory, plans.operation_ids), timeout)
+    if worker.events:
+        portal_driver.wait_for_event_readers(factory, applies.operation_ids, timeout)
+    portal_driver.change_branch(factory, setup_ids, "release")
+    logger.info("%d setups deployed; measuring their update", stacks)
+
+    emulator.reset_stats()
+    cpu = CpuMeter(emulator, worker)
+    plans = portal_driver.plan(factory, client, setup_ids, timeout)
+    plan_stats, plan_cpu = emulator.stats(), cpu.used()
+
+    emulator.reset_stats()
+    cpu = CpuMeter(emulator, worker)
+    applies = portal_driver.apply(factory, client, portal_driver.plans_by_setup(factory, plans.operation_ids), timeout)
+    apply_stats, apply_cpu = emulator.stats(), cpu.used()
+    logger.info("%d updates done in %.1f s", stacks, applies.finished_at - applies.sent_at)
+
+    seen = collect.observe(factory, applies.operation_ids, collect.clients_by_account(emulator.endpoint),
+                           executed_only=True)
+    result = worker_result(seen, plan_stats, apply_stats, plans, applies)
+    result.update({"plan_cpu_seconds": plan_cpu, "apply_cpu_seconds": apply_cpu,
+                   "client": "worker, events" if worker.events else "worker, polling"})
+    return result
+
+
 def worker_result(seen: collect.WorkerObservation, plan_stats: dict[str, dict[str, int]],
                   apply_stats: dict[str, dict[str, int]], plans: portal_driver.Batch,
                   applies: portal_driver.Batch) -> dict[str, Any]:

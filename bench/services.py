@@ -151,8 +151,10 @@ class CeleryWorker:
     """One ``celery -A worker.celery_app worker`` with the given pool, ready to take tasks."""
 
     def __init__(self, endpoint: str, database_url: str, templates: Path, pool: str, log: Path,
-                 broker: str = BENCH_REDIS) -> None:
+                 broker: str = BENCH_REDIS, events: bool = False) -> None:
         env = aws_env(endpoint)
+        # The polling mode reads no event queue (worker/settings.py events_enabled).
+        env["PORTAL_EVENTS"] = "on" if events else "off"
         # Nothing overrides the worker's polling cadence (PORTAL_POLL_* were dropped above):
         # the benchmark measures the production defaults.
         env.update({"CELERY_BROKER_URL": broker, "PORTAL_DATABASE_URL": database_url,
@@ -160,7 +162,7 @@ class CeleryWorker:
         args = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--loglevel", "INFO",
                 "--pool", pool, "--concurrency", "1", "--without-gossip", "--without-mingle",
                 "--without-heartbeat", "-n", f"bench-{os.getpid()}@%h"]
-        self.pool = pool
+        self.pool, self.events = pool, events
         self.process = Process(f"celery worker ({pool})", args, env, log)
         try:
             wait_for(self._ready, 60, "the celery worker to start")

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import Operation, PipelineSnapshot, Setup, StackRecord
 from core.models.operations import StackPhase
-from worker import context, db, event_flow, pipeline_events
+from worker import context, db, event_flow, pipeline_events, settings
 from worker.event_flow import Source
 from worker.event_intake import BadEvent, PipelineChange, StackChange, parse
 from worker.event_store import store_bus_events
@@ -247,6 +247,9 @@ class EventConsumers(bootsteps.StartStopStep):
         self.readers: Readers | None = None
 
     def start(self, worker: Any) -> None:
+        if not settings.events_enabled():
+            logger.info("PORTAL_EVENTS=off: no event queue is read; every stack is polled")
+            return
         self.readers = Readers()
         self.readers.discover()
         self.tref = worker.timer.call_repeatedly(DISCOVER_SECONDS, self.readers.discover, priority=10)

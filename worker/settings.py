@@ -102,6 +102,17 @@ def visibility_timeout() -> int:
     return _whole("PORTAL_VISIBILITY_TIMEOUT", 300)
 
 
+def events_enabled() -> bool:
+    """Whether the worker reads the setups' event queues (worker/event_consumer.py); on by default.
+
+    ``PORTAL_EVENTS=off`` leaves every setup to polling alone (the benchmark's polling mode).
+    """
+    raw = os.environ.get("PORTAL_EVENTS", "on").strip().lower()
+    if raw not in ("on", "off"):
+        raise ValueError(f"PORTAL_EVENTS must be on or off, not {raw!r}")
+    return raw == "on"
+
+
 def result_backend() -> str | None:
     """Celery's result backend; none by default (tasks record their outcome in the database)."""
     return os.environ.get("CELERY_RESULT_BACKEND") or None
