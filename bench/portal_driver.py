@@ -130,12 +130,14 @@ def plans_by_setup(factory: sessionmaker[Session], plan_ids: tuple[int, ...]) ->
 
 
 def change_branch(factory: sessionmaker[Session], setup_ids: list[int], branch: str) -> None:
-    """Edit the setups as the portal's settings page would: a new branch, a new version."""
+    """Edit the setups as the portal's settings page would: a new branch and a new tag (on every
+    stack, so both stacks update), a new version."""
     with factory() as session:
         for setup_id in setup_ids:
             setup = session.get(Setup, setup_id)
             assert setup is not None
             setup.branch, setup.version = branch, setup.version + 1
+            setup.tags = {**(setup.tags or {}), "release": branch}
         session.commit()
 
 

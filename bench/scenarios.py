@@ -76,7 +76,7 @@ def run_worker_update(emulator: Emulator, worker: CeleryWorker, factory: session
 
     A deployed setup has its event queue (the build stack makes it), so this is the scenario in
     which an events worker follows stacks from their events; a polling worker runs it as well, for
-    the side-by-side figures. Only the build stack changes (the branch is its parameter).
+    the side-by-side figures. The branch (a build stack parameter) and a tag (on every stack) change.
     """
     client = portal_driver.sender(broker)
     setup_ids = portal_driver.create_single_account_setups(factory, prefix, stacks, REGION)

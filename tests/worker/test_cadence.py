@@ -205,3 +205,16 @@ def test_budget_is_kept_in_the_record_detail_and_reads_older_records():
 
 def test_steady_polling_alone_stays_within_the_planned_rate():
     assert 60 / cadence.STEADY_SECONDS <= LIMITS.planned_per_minute < cadence.CALLS_PER_MINUTE
+
+
+def test_while_events_flow_a_stack_is_looked_at_only_by_the_safety_net():
+    from worker.cadence import EVENTS_SLOW_SECONDS, with_events
+
+    executed = 1000.0
+    # Events flowing for 30 s more: wait (no call) until the slow look or the flow's end, whichever first.
+    assert with_events(executed + 30, executed, executed + 2) == pytest.approx(28)
+    assert with_events(executed + 100, executed, executed + 2) == pytest.approx(EVENTS_SLOW_SECONDS - 2)
+    # The safety net's look is due, or the events stopped: look now (today's cadence from there).
+    assert with_events(executed + 100, executed, executed + EVENTS_SLOW_SECONDS) is None
+    assert with_events(None, executed, executed + 2) is None
+    assert with_events(executed + 1, executed, executed + 2) is None
