@@ -36,7 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal import db, params, queue, security
+    from portal import access, db, params, queue, security
     from portal.extensions import csrf, login_manager
 
     params.init_app(app)  # before the blueprints: their <int:...> rules bind the converter when added
@@ -45,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     security.init_app(app)
+    access.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

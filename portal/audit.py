@@ -5,7 +5,7 @@ import logging
 import unicodedata
 from typing import Any
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 
 from core.models import AuditEntry
 from portal.db import get_session
@@ -40,9 +40,16 @@ def _current_actor() -> str:
 
 
 def record(action: str, outcome: str, *, target: str = "", detail: dict[str, Any] | None = None,
-           message: str = "", actor: str | None = None) -> AuditEntry:
-    """Add an entry to the request's session; the caller's commit makes it permanent."""
+           message: str = "", actor: str | None = None, team_id: int | None = None) -> AuditEntry:
+    """Add an entry to the request's session; the caller's commit makes it permanent.
+
+    ``team_id`` defaults to the team of the setup the request is about (portal/access.py); an entry whose
+    target names a setup gets that setup's team anyway (core/models/accounts.py).
+    """
+    if team_id is None and has_request_context():
+        team_id = g.get("setup_team_id")
     entry = AuditEntry(
+        team_id=team_id,
         actor=clean(actor if actor is not None else _current_actor(), 64) or ANONYMOUS,
         action=action,
         target=clean(target, 128),

@@ -8,26 +8,16 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, abort, g, request, session
 from flask_login import UserMixin, current_user
+from sqlalchemy.orm import Session
 
-from core.models import Role, User
+from core import teams
+from core.models import User
 from portal import audit, params, sessions
 from portal.db import get_session
 from portal.extensions import login_manager
 
 log = logging.getLogger(__name__)
 
-# Permission -> roles holding it. Admins hold every permission.
-PERMISSIONS: dict[str, frozenset[Role]] = {
-    "setup.view": frozenset(Role),
-    "setup.edit": frozenset({Role.ADMIN, Role.OPERATOR}),
-    "setup.plan": frozenset({Role.ADMIN, Role.OPERATOR}),
-    "setup.apply": frozenset({Role.ADMIN, Role.OPERATOR}),
-    "setup.teardown": frozenset({Role.ADMIN, Role.OPERATOR}),
-    "pipeline.operate": frozenset({Role.ADMIN, Role.OPERATOR}),  # release, retry a stage, stop
-    "production.approve": frozenset({Role.ADMIN, Role.APPROVER}),
-    "users.manage": frozenset({Role.ADMIN}),
-    "audit.view": frozenset({Role.ADMIN}),
-}
 # Endpoints reachable without signing in; the API authenticates with its own bearer tokens.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "health.healthz", "static"})
 
@@ -44,22 +34,17 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
 @dataclass(frozen=True)
-class SignedInUser(UserMixin):
-    """The user a request acts for: a plain value, so no ORM object outlives its session."""
-
-    id: int
-    username: str
-    role: str
+class SignedInUser(teams.Actor, UserMixin):
+    """The user a request acts for: a plain value read at the request's start (role and memberships), so a
+    membership changed since takes effect on the next request, and no ORM object outlives its session."""
 
     @classmethod
-    def from_model(cls, user: User) -> SignedInUser:
-        return cls(id=user.id, username=user.username, role=user.role)
+    def from_model(cls, session: Session, user: User) -> SignedInUser:
+        return cls(**vars(teams.actor_of(session, user)))
 
     def can(self, permission: str) -> bool:
-        try:
-            return Role(self.role) in PERMISSIONS[permission]
-        except ValueError:
-            return False
+        """Whether some team (or the admin role) gives this permission; a setup's own check is portal/access.py's."""
+        return self.may_somewhere(permission)
 
 
 @login_manager.user_loader
@@ -67,12 +52,13 @@ def load_user(user_id: str) -> SignedInUser | None:
     number = params.number_or_none(user_id)
     if number is None:
         return None
-    user = sessions.signed_in(get_session(), number)
+    found = sessions.signed_in(get_session(), number)
     # A deactivated user is signed out on their next request, and so is a cookie whose session has ended.
-    if user is None or not user.is_active:
+    if found is None or not found[0].is_active:
         session.clear()
         return None
-    return SignedInUser.from_model(user)
+    user, memberships = found
+    return SignedInUser(id=user.id, username=user.username, role=str(user.role), teams=memberships)
 
 
 def acting_user() -> SignedInUser | None:
@@ -83,9 +69,14 @@ def acting_user() -> SignedInUser | None:
     return current_user if current_user.is_authenticated else None
 
 
-def can(permission: str) -> bool:
+def can(permission: str, team_id: int | None = None) -> bool:
+    """Whether the acting user holds ``permission`` on team ``team_id``'s setups; without a team, on the setup
+    the request is about (portal/access.py notes it), else in some team. Pages use it to show only what works."""
     user = acting_user()
-    return user is not None and user.can(permission)
+    if user is None:
+        return False
+    team_id = team_id if team_id is not None else g.get("setup_team_id")
+    return user.may(permission, team_id) if team_id is not None else user.can(permission)
 
 
 def deny(permission: str, target: str = "") -> None:
@@ -101,9 +92,11 @@ def deny(permission: str, target: str = "") -> None:
 
 
 def permission_required(permission: str) -> Callable:
-    """Let the view run only for users holding ``permission``; audit and 403 the others."""
-    if permission not in PERMISSIONS:
-        raise KeyError(f"unknown permission {permission}")
+    """Let the view run only for users holding ``permission`` in some team (or admins); audit and 403 the others.
+
+    For a view of one setup, portal.access.setup_required says which setup.
+    """
+    teams.check_permission(permission)
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -112,7 +105,32 @@ def permission_required(permission: str) -> Callable:
                 deny(permission, target=request.path)
             return view(*args, **kwargs)
 
+        wrapped.access = AccessRule("any team", permission)  # type: ignore[attr-defined]
         return wrapped
+
+    return decorator
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """What a view asks of its user; every view carries one (tests/portal/test_access_matrix.py reads them).
+
+    scope: "public" (no sign-in), "signed in" (any user, their own things), "any team" (``permission`` in
+    some team), "setup" (``permission`` in the team of the setup the URL names).
+    """
+
+    scope: str
+    permission: str = ""
+
+
+def rule(scope: str) -> Callable:
+    """Declare a view's rule when it needs no permission: ``@rule("public")`` or ``@rule("signed in")``."""
+    if scope not in ("public", "signed in"):
+        raise ValueError(scope)
+
+    def decorator(view: Callable) -> Callable:
+        view.access = AccessRule(scope)  # type: ignore[attr-defined]
+        return view
 
     return decorator
 

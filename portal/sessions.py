@@ -15,7 +15,7 @@ from flask import current_app, has_request_context, request, session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import User, UserSession
+from core.models import Membership, User, UserSession
 from core.times import as_utc
 
 log = logging.getLogger(__name__)
@@ -56,19 +56,23 @@ def is_live(row: UserSession, moment: datetime) -> bool:
             and moment - as_utc(row.created_at) < config["PERMANENT_SESSION_LIFETIME"])
 
 
-def signed_in(db: Session, user_id: int) -> User | None:
-    """Return the user if the cookie names a live session of theirs, and mark it as used now (unless polled).
+def signed_in(db: Session, user_id: int) -> tuple[User, tuple[tuple[int, str], ...]] | None:
+    """Return the user and their (team id, role) memberships if the cookie names a live session of theirs, and
+    mark it as used now (unless polled).
 
-    One query for both rows: every request, each live page's poll among them, asks this.
+    One query for the rows (a row per membership): every request, each live page's poll among them, asks this.
     """
     token = session.get(TOKEN_KEY)
     if not isinstance(token, str):
         return None
-    found = db.execute(select(User, UserSession).join(UserSession, UserSession.user_id == User.id)
-                       .where(UserSession.token_hash == _hash(token))).first()
-    if found is None or found.User.id != user_id:
+    rows = db.execute(select(User, UserSession, Membership.team_id, Membership.role)
+                      .join(UserSession, UserSession.user_id == User.id)
+                      .outerjoin(Membership, Membership.user_id == User.id)
+                      .where(UserSession.token_hash == _hash(token)).order_by(Membership.team_id)).all()
+    if not rows or rows[0].User.id != user_id:
         return None
-    user, row = found.User, found.UserSession
+    user, row = rows[0].User, rows[0].UserSession
+    teams = tuple((found.team_id, str(found.role)) for found in rows if found.team_id is not None)
     moment = now()
     if not is_live(row, moment):
         log.info("Session %s of user %s lapsed", row.id, user_id)
@@ -78,7 +82,7 @@ def signed_in(db: Session, user_id: int) -> User | None:
     if not _is_poll() and (moment - as_utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_SECONDS:
         row.last_seen_at = moment
         db.commit()
-    return user
+    return user, teams
 
 
 def _is_poll() -> bool:

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from portal.admin import routes  # noqa: E402,F401 - registers the views on bp
+from portal.admin import routes, teams  # noqa: E402,F401 - registers the views on bp

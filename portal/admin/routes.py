@@ -9,7 +9,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.models import AuditEntry, Role, User
-from portal import accounts, audit, params, sessions
+from portal import accounts, audit, memberships, params, sessions
+from portal.access import visible_teams
 from portal.admin import bp
 from portal.admin.forms import EditUserForm, NewUserForm
 from portal.db import get_by_id, get_session
@@ -112,7 +113,12 @@ def audit_log():
     action = request.args.get("action", "").strip()
     # A page number that is not one shows the first page, as the pager's links never send one.
     page = params.number_or_none(request.args.get("page", "1"), 1, 10**6 - 1) or 1
-    query = select(AuditEntry)
+    teams = visible_teams()
+    team = params.number_or_none(request.args.get("team", ""), 1, 10**12)
+    # An admin reads every entry; a member their teams' entries only (and none about no setup or team).
+    query = select(AuditEntry) if teams is None else select(AuditEntry).where(AuditEntry.team_id.in_(sorted(teams)))
+    if team is not None:
+        query = query.where(AuditEntry.team_id == team)
     if actor:
         query = query.where(AuditEntry.actor == actor)
     if action:
@@ -123,5 +129,6 @@ def audit_log():
         .offset((page - 1) * AUDIT_PAGE_SIZE)
     ).all()
     actions = db.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    team_names = {t.id: t.name for t in memberships.teams(db, teams)}
     return render_template("admin/audit.html", entries=entries, actor=actor, action=action, actions=actions,
-                           page=page, pages=max(1, math.ceil(total / AUDIT_PAGE_SIZE)), total=total)
+                           team=team, team_names=team_names, page=page, pages=max(1, math.ceil(total / AUDIT_PAGE_SIZE)), total=total)

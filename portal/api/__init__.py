@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from portal.api import approvals, operations, pipelines, routes  # noqa: E402,F401 - registers the views on bp
+from portal.api import approvals, operations, pipelines, routes, teams  # noqa: E402,F401 - registers the views on bp

@@ -17,7 +17,8 @@ from portal.api.routes import ApiError, json_body
 from portal.approvals import presenters, service
 from portal.db import get_session
 from portal.pipelines import service as pipelines_service
-from portal.security import can, permission_required
+from portal.access import setup_required
+from portal.security import can
 from portal.setups.document_rules import NOT_A_STRING, UNKNOWN_FIELD
 
 FIELDS = {"decision", "comment", "execution_id"}
@@ -34,12 +35,12 @@ def approval_state(setup_id: int) -> dict:
     service.resend_if_lost(session, decision, now)
     votes = service.votes_for(session, setup.id, approval) if approval else []
     return presenters.page_json(setup, snapshot, approval, review, decision, votes,
-                                service.recent_decisions(session, setup.id), now, can("production.approve"),
+                                service.recent_decisions(session, setup.id), now, can("production.approve", setup.team_id),
                                 g.api_user.username)
 
 
 @bp.get("/pipelines/<int:setup_id>/approval")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def get_approval(setup_id: int):
     """The approval waiting (if any), the production change set, staging, and the decisions."""
     setup = load_deployed(setup_id)
@@ -68,7 +69,7 @@ def read_decision() -> tuple[Decision, str, str]:
 
 
 @bp.post("/pipelines/<int:setup_id>/approval")
-@permission_required("production.approve")
+@setup_required("production.approve")
 def decide_approval(setup_id: int):
     """Approve or reject: ``{"decision": "approve"|"reject", "comment": "...", "execution_id"?: "..."}``."""
     setup = load_deployed(setup_id)

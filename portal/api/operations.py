@@ -13,9 +13,9 @@ from portal.api import bp
 from portal.api.routes import ApiError, json_body, load_operation, load_setup, page_number
 from portal import operation_requests as requests
 from portal import params
+from portal.access import setup_required
 from portal.db import get_session
 from portal.deployments import presenters, service
-from portal.security import permission_required
 from portal.setups.document_rules import NOT_A_STRING, UNKNOWN_FIELD
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def accepted(operation: Operation):
 
 
 @bp.get("/setups/<int:setup_id>/operations")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def list_operations(setup_id: int):
     setup = load_setup(setup_id)
     page, size = page_number(), current_app.config["API_PAGE_SIZE"]
@@ -44,7 +44,7 @@ def list_operations(setup_id: int):
 
 
 @bp.get("/operations/<int:operation_id>/events")
-@permission_required("setup.view")
+@setup_required("setup.view", via="operation_id")
 def operation_events(operation_id: int):
     """Return the operation's status, its stacks' states and its events with an id above ``after``."""
     operation = load_operation(operation_id)
@@ -55,7 +55,7 @@ def operation_events(operation_id: int):
 
 
 @bp.post("/operations/<int:operation_id>/apply")
-@permission_required("setup.apply")
+@setup_required("setup.apply", via="operation_id")
 def apply_plan(operation_id: int):
     """Apply a reviewed plan: 202 with the apply operation, 409 when the plan cannot be applied now."""
     plan = load_operation(operation_id)
@@ -72,7 +72,7 @@ def apply_plan(operation_id: int):
 
 
 @bp.post("/setups/<int:setup_id>/teardown")
-@permission_required("setup.teardown")
+@setup_required("setup.teardown")
 def request_teardown(setup_id: int):
     """Delete the setup's stacks; the body confirms with the application name: {"confirmation": "orders-api"}."""
     setup = load_setup(setup_id)
@@ -93,7 +93,7 @@ def request_teardown(setup_id: int):
 
 
 @bp.post("/operations/<int:operation_id>/cancel")
-@permission_required("setup.apply")
+@setup_required("setup.apply", via="operation_id")
 def cancel_operation(operation_id: int):
     """Cancel a pending operation, or a waiting one with no stack in flight: 200 with it, else 409."""
     operation = load_operation(operation_id)

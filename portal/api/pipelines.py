@@ -16,7 +16,8 @@ from portal.api import bp
 from portal.api.routes import QUERY_PARAMETERS, ApiError, json_body, page_number
 from portal.db import get_by_id, get_session
 from portal.pipelines import presenters, service
-from portal.security import permission_required
+from portal.access import setup_required, visible_setups
+from portal.security import rule
 from portal.setups.document_rules import NOT_A_STRING, UNKNOWN_FIELD
 
 log = logging.getLogger(__name__)
@@ -57,18 +58,19 @@ def refused(err: service.Refused) -> ApiError:
 
 
 @bp.get("/pipelines")
-@permission_required("setup.view")
+@rule("signed in")  # a list: it shows only what the user may see (portal.access.visible_setups)
 def list_pipelines():
     """Every applied setup's pipeline with its state, newest execution and what waits for whom."""
     state = choice("state", presenters.STATES, "")
     sort = choice("sort", presenters.SORTS, "name")
     now = utcnow()
-    rows = [presenters.summary_json(setup, snapshot, now) for setup, snapshot in service.deployed_setups(get_session())]
+    rows = [presenters.summary_json(setup, snapshot, now)
+            for setup, snapshot in service.deployed_setups(get_session(), visible_setups())]
     return {"pipelines": presenters.sort_rows([r for r in rows if not state or r["state"] == state], sort)}
 
 
 @bp.get("/pipelines/<int:setup_id>")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def get_pipeline(setup_id: int):
     setup = load_deployed(setup_id)
     snapshot = service.snapshot_of(get_session(), setup.id)
@@ -78,7 +80,7 @@ def get_pipeline(setup_id: int):
 
 
 @bp.get("/pipelines/<int:setup_id>/executions")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def list_pipeline_executions(setup_id: int):
     setup = load_deployed(setup_id)
     page = page_number()
@@ -86,7 +88,7 @@ def list_pipeline_executions(setup_id: int):
 
 
 @bp.post("/pipelines/<int:setup_id>/releases")
-@permission_required("pipeline.operate")
+@setup_required("pipeline.operate")
 def request_release(setup_id: int):
     setup = load_deployed(setup_id)
     try:
@@ -96,7 +98,7 @@ def request_release(setup_id: int):
 
 
 @bp.post("/pipelines/<int:setup_id>/stages/<stage>/retry")
-@permission_required("pipeline.operate")
+@setup_required("pipeline.operate")
 def retry_stage(setup_id: int, stage: str):
     setup = load_deployed(setup_id)
     if stage not in pipelines.STAGES:
@@ -109,7 +111,7 @@ def retry_stage(setup_id: int, stage: str):
 
 
 @bp.post("/pipelines/<int:setup_id>/stop")
-@permission_required("pipeline.operate")
+@setup_required("pipeline.operate")
 def stop_execution(setup_id: int):
     """Stop the execution in progress: ``{"reason": "..."}`` (1 to 200 characters) goes to AWS."""
     setup = load_deployed(setup_id)

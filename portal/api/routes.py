@@ -9,15 +9,17 @@ from flask import current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from core.models import Operation, OperationStatus, Setup, SourceProvider
+from core.models import Operation, OperationStatus, Setup, SourceProvider, Team
 from core.times import iso
-from portal import params, tokens
+from core.validation import MAX_ID
+from portal import memberships, params, tokens
 from portal.api import bp
 from portal.api.body import read_object
 from portal.api.openapi import build_spec
 from portal.db import get_by_id, get_session
 from portal.deployments import presenters
-from portal.security import SignedInUser, permission_required
+from portal.access import setup_required, visible_setups
+from portal.security import SignedInUser, permission_required, rule
 from portal.setups import document_rules, service
 from portal.setups.defaults import stage_defaults, with_defaults
 
@@ -61,7 +63,7 @@ def authenticate():
         user = tokens.authenticate(get_session(), token.strip())
         if user is None:
             raise ApiError(401, {"token": ["The API token is unknown or revoked."]})
-        g.api_user = SignedInUser.from_model(user)
+        g.api_user = SignedInUser.from_model(get_session(), user)
         return None
     if request.endpoint == "api.openapi" and current_user.is_authenticated:
         return None
@@ -74,7 +76,8 @@ def operation_json(operation: Operation) -> dict[str, Any]:
 
 
 def setup_json(setup: Setup) -> dict[str, Any]:
-    return {"id": setup.id, "version": setup.version, "status": setup.status, "wizard_step": setup.wizard_step,
+    return {"id": setup.id, "version": setup.version, "team_id": setup.team_id, "status": setup.status,
+            "wizard_step": setup.wizard_step,
             "created_at": iso(setup.created_at), "updated_at": iso(setup.updated_at), **service.document(setup),
             "operations": [operation_json(op) for op in service.operations(get_session(), setup)]}
 
@@ -142,17 +145,19 @@ def page_number() -> int:
 
 
 @bp.get("/openapi.json")
+@rule("signed in")
 def openapi():
     return jsonify(build_spec())
 
 
 @bp.get("/setups")
-@permission_required("setup.view")
+@rule("signed in")  # a list: it shows only what the user may see (portal.access.visible_setups)
 def list_setups():
     page, size = page_number(), current_app.config["API_PAGE_SIZE"]
     db = get_session()
-    total = db.scalar(select(func.count()).select_from(Setup)) or 0
-    rows = db.scalars(select(Setup).order_by(Setup.updated_at.desc(), Setup.id.desc())
+    visible = visible_setups()
+    total = db.scalar(select(func.count()).select_from(Setup).where(visible)) or 0
+    rows = db.scalars(select(Setup).where(visible).order_by(Setup.updated_at.desc(), Setup.id.desc())
                       .limit(size).offset((page - 1) * size)).all()
     return {"setups": [setup_json(setup) for setup in rows], "page": page,
             "pages": max(1, math.ceil(total / size)), "total": total}
@@ -162,7 +167,7 @@ def list_setups():
 @permission_required("setup.edit")
 def create_setup():
     body = json_body()
-    setup = service.new_setup(created_by_id=g.api_user.id)
+    setup = service.new_setup(created_by_id=g.api_user.id, team_id=team_to_create_in(body.pop("team_id", None)))
     current = service.document(setup)
     current["stage_parameters"] = stage_defaults(current_app.config["SAMPLE_APP_CONFIG_DIR"])
     clean = validated(merge(current, body), body, setup, "setup.create")
@@ -172,14 +177,47 @@ def create_setup():
     return response, 201
 
 
+def team_to_create_in(given: Any) -> int:
+    """The team a new setup goes to: ``team_id`` if given, else the one team the user may create setups in.
+
+    :raise ApiError: 422 when it is no team the user is an operator of, or none is given and there is a choice
+    """
+    allowed = g.api_user.teams_with("setup.edit")
+    if given is None:
+        if allowed is None or len(allowed) != 1:
+            raise ApiError(422, {"team_id": ["Name the team that owns the setup (GET /api/v1/teams lists yours)."]})
+        return next(iter(allowed))
+    if isinstance(given, bool) or not isinstance(given, int) or not 0 < given <= MAX_ID or (
+            allowed is not None and given not in allowed) or get_by_id(get_session(), Team, given) is None:
+        raise ApiError(422, {"team_id": ["Must be the id of a team where you are an operator."]})
+    return given
+
+
+@bp.post("/setups/<int:setup_id>/transfer")
+@setup_required("setup.transfer")
+def transfer_setup(setup_id: int):
+    """Move the setup to another team: ``{"team_id": n}`` (admins only; audited under both teams)."""
+    setup = load_setup(setup_id)
+    body = json_body()
+    errors = {key: [document_rules.UNKNOWN_FIELD] for key in sorted(body.keys() - {"team_id"})}
+    given = body.get("team_id")
+    team = get_by_id(get_session(), Team, given) if isinstance(given, int) and not isinstance(given, bool) else None
+    if team is None:
+        errors["team_id"] = ["Must be the id of a team."]
+    if errors:
+        raise ApiError(422, errors)
+    memberships.transfer(get_session(), setup, team)
+    return setup_json(setup)
+
+
 @bp.get("/setups/<int:setup_id>")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def get_setup(setup_id: int):
     return setup_json(load_setup(setup_id))
 
 
 @bp.patch("/setups/<int:setup_id>")
-@permission_required("setup.edit")
+@setup_required("setup.edit")
 def update_setup(setup_id: int):
     setup = load_setup(setup_id)
     body = json_body()
@@ -199,7 +237,7 @@ def update_setup(setup_id: int):
 
 
 @bp.post("/setups/<int:setup_id>/plan")
-@permission_required("setup.plan")
+@setup_required("setup.plan")
 def request_plan(setup_id: int):
     setup = load_setup(setup_id)
     db = get_session()
@@ -218,7 +256,7 @@ def request_plan(setup_id: int):
 
 
 @bp.get("/operations/<int:operation_id>")
-@permission_required("setup.view")
+@setup_required("setup.view", via="operation_id")
 def get_operation(operation_id: int):
     """Return the operation with its stacks (every planned change), root cause and results."""
     return presenters.detail_json(load_operation(operation_id))

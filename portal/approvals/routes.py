@@ -13,7 +13,8 @@ from portal.db import get_session
 from portal.errors import error_response
 from portal.pipelines import service as pipelines_service
 from portal.pipelines.routes import load_pipeline
-from portal.security import can, permission_required
+from portal.access import setup_required, visible_setups
+from portal.security import can, rule
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ def fail(code: int, message: str):
 
 
 @bp.get("/approvals/<app>")
-@permission_required("setup.view")
+@rule("signed in")  # a list: it shows only what the user may see (portal.access.visible_setups)
 def by_application(app: str):
     """The link the pipeline's approval action carries: the one deployed setup of ``app``, or a choice.
 
@@ -37,7 +38,7 @@ def by_application(app: str):
     except validation.InvalidValue:
         fail(404, f"There is no deployed pipeline of application {shown!r}: that is no application name.")
     session = get_session()
-    found = [setup for setup, _ in pipelines_service.deployed_setups(session) if setup.name == app]
+    found = [setup for setup, _ in pipelines_service.deployed_setups(session, visible_setups()) if setup.name == app]
     account, region = request.args.get("account", ""), request.args.get("region", "")
     found = [s for s in found if (not account or s.build_account_id == account) and (not region or s.region == region)]
     if not found:
@@ -57,12 +58,12 @@ def _state(setup: Setup, snapshot: PipelineSnapshot | None):
     votes = service.votes_for(session, setup.id, approval) if approval else []
     history = service.recent_decisions(session, setup.id)
     body = presenters.page_json(setup, snapshot, approval, review, decision, votes, history, now,
-                                can("production.approve"), current_user.username)
+                                can("production.approve", setup.team_id), current_user.username)
     return body, presenters.version(snapshot, review, decision)
 
 
 @bp.get("/pipelines/<int:setup_id>/approval")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def approval(setup_id: int):
     """The production approval: the execution waiting, the production change set, staging, the decision."""
     setup, snapshot = load_pipeline(setup_id)
@@ -72,7 +73,7 @@ def approval(setup_id: int):
 
 
 @bp.get("/pipelines/<int:setup_id>/approval/live")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def live(setup_id: int):
     """What the open page compares with its own version: it reloads itself when this changes."""
     setup, snapshot = load_pipeline(setup_id)
@@ -83,7 +84,7 @@ def live(setup_id: int):
 
 
 @bp.post("/pipelines/<int:setup_id>/approval")
-@permission_required("production.approve")
+@setup_required("production.approve")
 def decide(setup_id: int):
     """Approve or reject the waiting approval with a comment (required to reject).
 

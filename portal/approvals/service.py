@@ -16,7 +16,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import approvals, pipelines
+from core import approvals, pipelines, teams
 from core.models import (ApprovalDecision, ApprovalReview, ApprovalVote, Decision, DecisionStatus, PipelineSnapshot,
                          ReviewStatus, Setup, utcnow)
 from portal import audit, queue
@@ -213,7 +213,7 @@ def _first_approver(session: Session, setup: Setup, approval: dict[str, Any], us
     votes = votes_for(session, setup.id, approval)
     if any(v.username == username for v in votes):
         raise Refused("You approved this already: a second, different approver decides now.")
-    others = [v.username for v in votes]
+    others = _counted(session, setup, votes, username)
     if others:
         return others[0]
     session.add(ApprovalVote(setup_id=setup.id, execution_id=approval["execution_id"], approval_run_id=approval["run_id"],
@@ -228,8 +228,14 @@ def _first_approver(session: Session, setup: Setup, approval: dict[str, Any], us
                  detail={"execution_id": approval["execution_id"], "comment": comment})
     session.commit()
     # Two first approvals at once: the later one sees the earlier one now, and completes it.
-    others = [v.username for v in votes_for(session, setup.id, approval) if v.username != username]
+    others = _counted(session, setup, votes_for(session, setup.id, approval), username)
     return others[0] if others else ""
+
+
+def _counted(session: Session, setup: Setup, votes: list[ApprovalVote], username: str) -> list[str]:
+    """The first approvers, other than ``username``, who still may approve this setup's team: one removed from
+    the team (or no longer its approver) since approving no longer counts as a second person."""
+    return [v.username for v in votes if v.username != username and teams.may_approve(session, v.username, setup.team_id)]
 
 
 def _decided(existing: ApprovalDecision | None) -> Refused:

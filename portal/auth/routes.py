@@ -13,7 +13,7 @@ from portal import accounts, audit, sessions, throttle, tokens
 from portal.auth import bp
 from portal.auth.forms import ConfirmForm, LoginForm, PasswordForm, TokenForm
 from portal.db import get_by_id, get_session
-from portal.security import SignedInUser
+from portal.security import SignedInUser, rule
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@rule("public")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("setups.index"))
@@ -67,12 +68,13 @@ def login():
     session.clear()
     sessions.begin(db, user.id)
     db.commit()
-    login_user(SignedInUser.from_model(user))
+    login_user(SignedInUser.from_model(db, user))
     session.permanent = True
     return redirect(safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
+@rule("signed in")
 def logout():
     if ConfirmForm().validate_on_submit():
         db = get_session()
@@ -87,6 +89,7 @@ def logout():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@rule("signed in")
 def change_password():
     form = PasswordForm(username=current_user.username)
     if not form.validate_on_submit():
@@ -115,11 +118,13 @@ def render_tokens(form: TokenForm, created: str | None = None, status: int = 200
 
 
 @bp.get("/account/tokens")
+@rule("signed in")
 def list_tokens():
     return render_tokens(TokenForm())
 
 
 @bp.post("/account/tokens")
+@rule("signed in")
 def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
@@ -133,6 +138,7 @@ def create_token():
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
+@rule("signed in")
 def revoke_token(token_id: int):
     db = get_session()
     token = get_by_id(db, ApiToken, token_id)

@@ -10,13 +10,13 @@ from core.models import Operation, OperationKind, OperationStatus, Setup
 from core.validation import MAX_ID
 from portal import operation_requests as requests
 from portal import params
+from portal.access import setup_required
 from portal.db import get_by_id, get_session
 from portal.deployments import bp, presenters, service
 from portal.deployments.forms import ApplyForm, PlanForm, TeardownForm
 from portal.deployments.panel import plan_review
 from portal.deployments.preview import planned_stacks
 from portal.errors import error_response
-from portal.security import permission_required
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def operation_url(operation: Operation) -> str:
 
 
 @bp.get("/setups/<int:setup_id>/operations/<int:operation_id>")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def operation(setup_id: int, operation_id: int):
     """Show the operation; ``?events=oldest`` lists each stack's events oldest first (newest first by default).
 
@@ -93,7 +93,7 @@ def operation(setup_id: int, operation_id: int):
 
 
 @bp.get("/setups/<int:setup_id>/operations/<int:operation_id>/events")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def events(setup_id: int, operation_id: int):
     """Return the operation's status, its stacks' states and the events after ``after`` (JSON, for the live page)."""
     setup = load_setup(setup_id)
@@ -107,7 +107,7 @@ def events(setup_id: int, operation_id: int):
 
 
 @bp.post("/setups/<int:setup_id>/plans/<int:plan_id>/apply")
-@permission_required("setup.apply")
+@setup_required("setup.apply")
 def apply(setup_id: int, plan_id: int):
     """Apply the reviewed plan (post → check → commit → enqueue → redirect to its live page)."""
     setup = load_setup(setup_id)
@@ -127,7 +127,7 @@ def apply(setup_id: int, plan_id: int):
 
 
 @bp.post("/setups/<int:setup_id>/operations/<int:operation_id>/cancel")
-@permission_required("setup.apply")
+@setup_required("setup.apply")
 def cancel(setup_id: int, operation_id: int):
     """Cancel an operation that changes nothing in AWS: pending, or waiting for a self-launched stack."""
     setup = load_setup(setup_id)
@@ -147,7 +147,7 @@ def cancel(setup_id: int, operation_id: int):
 
 
 @bp.route("/setups/<int:setup_id>/teardown", methods=["GET", "POST"])
-@permission_required("setup.teardown")
+@setup_required("setup.teardown")
 def teardown(setup_id: int):
     setup = load_setup(setup_id)
     session = get_session()

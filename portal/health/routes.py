@@ -8,11 +8,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.db import get_session
 from portal.health import bp
+from portal.security import rule
 
 log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
+@rule("public")
 def healthz():
     try:
         get_session().execute(text("SELECT 1"))

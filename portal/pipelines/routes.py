@@ -13,7 +13,8 @@ from portal.db import get_by_id, get_session
 from portal.errors import error_response
 from portal.pipelines import bp, presenters, service
 from portal.pipelines import live as live_keys
-from portal.security import permission_required
+from portal.access import setup_required, visible_setups
+from portal.security import rule
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,14 @@ def choice(name: str, allowed: tuple[str, ...], default: str) -> str:
 
 
 @bp.get("/pipelines")
-@permission_required("setup.view")
+@rule("signed in")  # a list: it shows only what the user may see (portal.access.visible_setups)
 def index():
     """Every applied setup's pipeline; ``?state=`` filters, ``?sort=name|state|updated`` orders."""
     state = choice("state", ("", *presenters.STATES), "")
     sort = choice("sort", presenters.SORTS, "name")
     now = utcnow()
-    rows = [presenters.summary_json(setup, snapshot, now) for setup, snapshot in service.deployed_setups(get_session())]
+    rows = [presenters.summary_json(setup, snapshot, now)
+            for setup, snapshot in service.deployed_setups(get_session(), visible_setups())]
     counts = {s: sum(1 for r in rows if r["state"] == s) for s in presenters.STATES}
     shown = presenters.sort_rows([r for r in rows if not state or r["state"] == state], sort)
     return render_template("pipelines/index.html", rows=shown, state=state, sort=sort, counts=counts,
@@ -59,7 +61,7 @@ def index():
 
 
 @bp.get("/pipelines/<int:setup_id>")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def pipeline(setup_id: int):
     """One pipeline: stages, actions, the newest executions, history (``?page=``), buttons."""
     setup, snapshot = load_pipeline(setup_id)
@@ -74,7 +76,7 @@ def pipeline(setup_id: int):
 
 
 @bp.get("/pipelines/<int:setup_id>/live")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def live(setup_id: int):
     """The pipeline as JSON for the open page; 304 while the snapshot is unchanged (If-None-Match)."""
     session, keys = get_session(), live_keys.of(current_app)
@@ -117,7 +119,7 @@ def _send(action: str, setup: Setup, make):
 
 
 @bp.post("/pipelines/<int:setup_id>/release")
-@permission_required("pipeline.operate")
+@setup_required("pipeline.operate")
 def release(setup_id: int):
     """Start a pipeline execution with the branch's latest commit."""
     setup, _snapshot = load_pipeline(setup_id)
@@ -125,7 +127,7 @@ def release(setup_id: int):
 
 
 @bp.post("/pipelines/<int:setup_id>/stages/<stage>/retry")
-@permission_required("pipeline.operate")
+@setup_required("pipeline.operate")
 def retry(setup_id: int, stage: str):
     """Retry the failed actions of ``stage``.
 
@@ -139,7 +141,7 @@ def retry(setup_id: int, stage: str):
 
 
 @bp.post("/pipelines/<int:setup_id>/stop")
-@permission_required("pipeline.operate")
+@setup_required("pipeline.operate")
 def stop(setup_id: int):
     """Stop the execution in progress; the form's ``reason`` (required) goes to AWS.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,12 +36,14 @@ class Refused(Exception):
         self.existing = existing
 
 
-def deployed_setups(session: Session) -> list[tuple[Setup, PipelineSnapshot | None]]:
-    """Every setup with a deployed pipeline and its snapshot (None until the worker made the row)."""
+def deployed_setups(session: Session, visible: ColumnElement[bool]) -> list[tuple[Setup, PipelineSnapshot | None]]:
+    """Every setup with a deployed pipeline that ``visible`` keeps (portal.access.visible_setups), and its
+    snapshot (None until the worker made the row)."""
     ids = lifecycle.deployed_setup_ids(session)
     if not ids:
         return []
-    setups = {s.id: s for s in session.scalars(select(Setup).where(Setup.id.in_(ids)))}
+    setups = {s.id: s for s in session.scalars(select(Setup).where(Setup.id.in_(ids), visible))}
+    ids = [i for i in ids if i in setups]
     snapshots = {s.setup_id: s for s in session.scalars(select(PipelineSnapshot).where(
         PipelineSnapshot.setup_id.in_(ids)))}
     return [(setups[i], snapshots.get(i)) for i in ids]

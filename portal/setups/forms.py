@@ -89,6 +89,27 @@ class AccountsForm(FlaskForm):
             "region": self.region.data}
 
 
+class NewSetupForm(AccountsForm):
+    """The first step of a new setup: its accounts, and which of the user's teams owns it."""
+
+    team_id = SelectField("Team", validate_choice=False,
+                          description="The team whose operators change it and whose approvers approve production; "
+                                      "an admin can move it to another team later.")
+
+    def __init__(self, *args, teams: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team_id.choices = [SelectChoice(str(team_id), name) for team_id, name in teams]
+        self.allowed_teams = {str(team_id) for team_id, _ in teams}
+        # The page preselects the first team; a post without a team goes to the user's only team, if one.
+        if not self.team_id.data and (len(teams) == 1 or not self.is_submitted()) and teams:
+            self.team_id.data = str(teams[0][0])
+
+    def validate_team_id(self, field):
+        if field.data not in self.allowed_teams:
+            raise ValidationError("Choose one of your teams: you may create setups only in a team where you are "
+                                  "an operator.")
+
+
 def retention_label(days: int) -> str:
     return "1 day" if days == 1 else f"{days} days"
 

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import SelectField
 
-from core.models import SetupStatus, utcnow
+from core.models import SetupStatus, Team, utcnow
 from core.lifecycle import Lifecycle
-from portal.db import get_session
+from portal.access import setup_required
+from portal import memberships, params
+from portal.db import get_by_id, get_session
+from portal.errors import error_response
 from portal.deployments.forms import PlanForm
 from portal.deployments.panel import setup_panel
 from portal.deployments.preview import account_sharing, planned_stacks
 from portal.pipelines import service as pipeline_service
-from portal.security import permission_required
 from portal.setups import bp, document_rules, overview, service
 from portal.setups.routes import STEPS, load_setup
+
+
+class TransferForm(FlaskForm):
+    team_id = SelectField("Team", validate_choice=False)
+
 
 def common(setup) -> dict[str, Any]:
     """What every tab shows: the setup, its fields, its state and whether it has a pipeline to link."""
@@ -41,7 +50,7 @@ def to_deploy(setup, ready: bool) -> list[dict[str, str]]:
 
 
 @bp.get("/setups/<int:setup_id>", endpoint="review")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def overview_page(setup_id: int):
     """The setup at a glance (the wizard's review step ends here, so a new setup is planned from it)."""
     setup = load_setup(setup_id)
@@ -64,7 +73,7 @@ def overview_page(setup_id: int):
 
 
 @bp.get("/setups/<int:setup_id>/deployments")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def deployments(setup_id: int):
     """Plans, applies and teardowns: the plan to review, the latest change, every operation, tear down."""
     setup = load_setup(setup_id)
@@ -75,8 +84,29 @@ def deployments(setup_id: int):
 
 
 @bp.get("/setups/<int:setup_id>/settings")
-@permission_required("setup.view")
+@setup_required("setup.view")
 def settings(setup_id: int):
-    """The setup's fields as saved, and (for editors) the wizard's steps to change them."""
+    """The setup's fields as saved, its team, and (for editors) the wizard's steps to change them."""
     setup = load_setup(setup_id)
-    return render_template("setups/settings.html", tab="settings", **common(setup))
+    return render_template("setups/settings.html", tab="settings", team=get_session().get(Team, setup.team_id),
+                           transfer_form=transfer_form(setup), **common(setup))
+
+
+def transfer_form(setup, formdata=None) -> TransferForm:
+    form = TransferForm(formdata=formdata, data={"team_id": str(setup.team_id)})
+    form.team_id.choices = [(str(team.id), team.name) for team in memberships.teams(get_session())]
+    return form
+
+
+@bp.post("/setups/<int:setup_id>/transfer")
+@setup_required("setup.transfer")
+def transfer(setup_id: int):
+    """Move the setup to another team (admins only; audited under both teams)."""
+    setup = load_setup(setup_id)
+    form = transfer_form(setup, request.form)
+    team = get_by_id(get_session(), Team, params.number_or_none(form.team_id.data or "") or 0)
+    if not form.validate_on_submit() or team is None:
+        abort(make_response(error_response(400, "Choose a team to move the setup to.")))
+    if memberships.transfer(get_session(), setup, team):
+        flash(f"{setup.name or 'The setup'} now belongs to team {team.name}.", "success")
+    return redirect(url_for("setups.settings", setup_id=setup_id))

@@ -16,10 +16,13 @@ from portal.db import get_session
 from portal.deployments import service as deployment_service
 from portal.deployments.preview import account_sharing
 from portal.errors import error_response
-from portal.security import permission_required
+from portal import memberships
+from portal.access import setup_required, visible_setups, visible_teams
+from portal.security import permission_required, rule
 from portal.setups import bp, service
 from portal.setups.defaults import with_defaults
-from portal.setups.forms import AccessForm, AccountsForm, ApplicationForm, access_form, tags_text, version_of
+from portal.setups.forms import (AccessForm, AccountsForm, ApplicationForm, NewSetupForm, access_form, tags_text,
+                                 version_of)
 
 log = logging.getLogger(__name__)
 
@@ -116,28 +119,42 @@ def save_step(setup: Setup, form, step: str, values: Callable[[], dict[str, Any]
 
 
 @bp.get("/")
-@permission_required("setup.view")
+@rule("signed in")  # a list: it shows only what the user may see (portal.access.visible_setups)
 def index():
     session = get_session()
-    rows = [(setup, *deployment_service.state_of(session, setup)) for setup in session.scalars(select(Setup))]
+    rows = [(setup, *deployment_service.state_of(session, setup))
+            for setup in session.scalars(select(Setup).where(visible_setups()))]
     rows.sort(key=lambda row: (row[2], row[0].id), reverse=True)  # the most recent activity first
     # The pipeline link follows the one rule of "deployed", not the badge: a re-apply running or
     # failed leaves the pipeline in place.
     with_pipeline = set(lifecycle.deployed_setup_ids(session))
-    return render_template("setups/index.html", rows=rows, steps=dict(STEPS), with_pipeline=with_pipeline)
+    team_names = {team.id: team.name for team in memberships.teams(session, visible_teams())}
+    return render_template("setups/index.html", rows=rows, steps=dict(STEPS), with_pipeline=with_pipeline,
+                           team_names=team_names)
+
+
+def creatable_teams() -> list[tuple[int, str]]:
+    """The teams the user may create setups in (an operator's; every team for an admin), by name."""
+    return [(team.id, team.name) for team in memberships.teams(get_session(), current_user.teams_with("setup.edit"))]
 
 
 @bp.route("/setups/new", methods=["GET", "POST"])
 @permission_required("setup.edit")
 def new():
-    form = AccountsForm()
-    setup = service.new_setup(created_by_id=current_user.id)
-    return save_step(setup, form, "accounts", form.values, "build_account_id", pristine=AccountsForm(formdata=None),
-                     sharing=[])
+    choices = creatable_teams()
+    form = NewSetupForm(teams=choices)
+    setup = service.new_setup(created_by_id=current_user.id, team_id=choices[0][0] if choices else 0)
+
+    def values():
+        setup.team_id = int(form.team_id.data)  # validated: one of ``choices``
+        return form.values()
+
+    return save_step(setup, form, "accounts", values, "build_account_id",
+                     pristine=NewSetupForm(formdata=None, teams=choices), sharing=[])
 
 
 @bp.route("/setups/<int:setup_id>/accounts", methods=["GET", "POST"])
-@permission_required("setup.edit")
+@setup_required("setup.edit")
 def accounts(setup_id: int):
     setup = load_setup(setup_id)
     data = {**service.document(setup), "version": str(setup.version)}
@@ -148,7 +165,7 @@ def accounts(setup_id: int):
 
 
 @bp.route("/setups/<int:setup_id>/application", methods=["GET", "POST"])
-@permission_required("setup.edit")
+@setup_required("setup.edit")
 def application(setup_id: int):
     setup = load_setup(setup_id)
     doc = service.document(setup)
@@ -161,7 +178,7 @@ def application(setup_id: int):
 
 
 @bp.route("/setups/<int:setup_id>/access", methods=["GET", "POST"])
-@permission_required("setup.edit")
+@setup_required("setup.edit")
 def access(setup_id: int):
     setup = load_setup(setup_id)
     account_ids = setup.distinct_accounts()
@@ -178,7 +195,7 @@ def access(setup_id: int):
 
 
 @bp.post("/setups/<int:setup_id>/plan")
-@permission_required("setup.plan")
+@setup_required("setup.plan")
 def request_plan(setup_id: int):
     setup = load_setup(setup_id)
     session = get_session()

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import redis
 
-from core.models import Setup
+from sqlalchemy import select
+
+from core.models import DEFAULT_TEAM, Membership, Setup, Team
 from portal import accounts, create_app
 from portal import db as portal_db
 from portal.db import get_session
@@ -38,11 +40,16 @@ def auth(client):
 def make_user(app):
     """Create a user: ``make_user("ann", "viewer")`` returns its id."""
 
-    def make(username: str, role: str = "operator", password: str = PASSWORD, active: bool = True) -> int:
+    def make(username: str, role: str = "operator", password: str = PASSWORD, active: bool = True,
+             team: str | None = DEFAULT_TEAM) -> int:
+        """A non-admin joins ``team`` (the default team, which every setup of make_setup is in) with ``role``."""
         with app.app_context():
             session = get_session()
             user = accounts.create_user(session, username, password, role)
             user.is_active = active
+            if role != "admin" and team is not None:
+                team_id = session.scalar(select(Team.id).where(Team.name == team))
+                session.add(Membership(team_id=team_id, user_id=user.id, role=role))
             session.commit()
             return user.id
 
@@ -59,11 +66,12 @@ def users(make_user):
 def make_setup(app):
     """Save a setup from (possibly partial) values, as the wizard would: ``make_setup(name="x")`` returns its id."""
 
-    def make(**overrides: Any) -> int:
+    def make(team: str = DEFAULT_TEAM, **overrides: Any) -> int:
         values = setup_values(**overrides)
         with app.test_request_context():
             session = get_session()
-            setup = service.new_setup(created_by_id=None)
+            setup = service.new_setup(created_by_id=None,
+                                      team_id=session.scalar(select(Team.id).where(Team.name == team)))
             service.save(session, setup, values, action="setup.create")
             return setup.id
 

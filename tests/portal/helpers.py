@@ -36,6 +36,15 @@ def portal_config(database_url: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def default_team(session) -> int:
+    """The id of the team migration 0008 makes, which holds every setup the fixtures make."""
+    from sqlalchemy import select
+
+    from core.models import DEFAULT_TEAM, Team
+
+    return session.scalar(select(Team.id).where(Team.name == DEFAULT_TEAM))
+
+
 def csrf_token(client, page: str) -> str:
     """Return the CSRF token of the form on ``page``."""
     response = client.get(page)

@@ -5,13 +5,13 @@ import pytest
 from sqlalchemy import select
 
 from core.db import make_engine, make_session_factory
-from core.models import AuditEntry, Operation, Setup
+from core.models import AuditEntry, Membership, Operation, Setup
 from portal import accounts, create_app, queue
 from portal import db as portal_db
 from portal.db import get_session
 from portal.setups import service
 from tests.portal import factories as f
-from tests.portal.helpers import PASSWORD, AuthActions, portal_config, setup_values, submit
+from tests.portal.helpers import PASSWORD, AuthActions, default_team, portal_config, setup_values, submit
 from tests.portal.test_plan import queued_messages
 
 
@@ -196,9 +196,10 @@ def app_without_broker(database_url):
 def test_marks_the_apply_failed_when_the_broker_is_down(app_without_broker):
     app = app_without_broker
     session = app.extensions["db_sessions"]()
-    accounts.create_user(session, "operator", PASSWORD, "operator")
+    operator = accounts.create_user(session, "operator", PASSWORD, "operator")
+    session.add(Membership(team_id=default_team(session), user_id=operator.id, role="operator"))
     session.commit()
-    setup = service.new_setup(None)
+    setup = service.new_setup(None, default_team(session))
     with app.test_request_context():  # the audit entry of the save reads the request
         service.save(get_session(), setup, setup_values(), action="setup.create")
     plan = f.add_plan(session, session.get(Setup, setup.id))

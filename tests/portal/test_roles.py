@@ -22,7 +22,9 @@ ACTIONS = [
     ("GET", "/admin/users", {"admin"}),
     ("POST", "/admin/users", {"admin"}),
     ("GET", "/admin/users/{user}", {"admin"}),
-    ("GET", "/admin/audit", {"admin"}),
+    ("GET", "/admin/teams", {"admin"}),
+    # Members read their teams' entries (tests/portal/test_teams.py).
+    ("GET", "/admin/audit", {"admin", "operator", "approver", "viewer"}),
 ]
 
 
@@ -63,8 +65,8 @@ def test_hides_links_the_role_cannot_use(client, auth, users, make_setup):
     make_setup()
     auth.login("viewer")
     page = client.get("/").get_data(as_text=True)
-    assert "New setup" not in page and "Resume" not in page and "Audit log" not in page
+    assert "New setup" not in page and "Resume" not in page and "Users" not in page and "Teams" not in page
     auth.logout()
     auth.login("admin")
     page = client.get("/").get_data(as_text=True)
-    assert "New setup" in page and "Audit log" in page and "Users" in page
+    assert "New setup" in page and "Audit log" in page and "Users" in page and "Teams" in page

@@ -6,7 +6,7 @@ import pytest
 from core.models import Setup
 from portal.db import get_session
 from portal.setups import service
-from tests.portal.helpers import setup_values
+from tests.portal.helpers import default_team, setup_values
 
 
 def test_a_concurrent_duplicate_name_is_caught_by_the_unique_key(app, make_setup, monkeypatch):
@@ -14,7 +14,7 @@ def test_a_concurrent_duplicate_name_is_caught_by_the_unique_key(app, make_setup
     # Both editors passed the friendly check before either committed.
     monkeypatch.setattr(service, "check_name_free", lambda session, setup: None)
     with app.test_request_context(), pytest.raises(service.NameTaken, match="Another setup already uses the name"):
-        service.save(get_session(), service.new_setup(None), setup_values(name="orders-api"), action="setup.create")
+        service.save(get_session(), service.new_setup(None, default_team(get_session())), setup_values(name="orders-api"), action="setup.create")
 
 
 def test_a_concurrent_save_loses_with_a_conflict(app, make_setup, database_url):
