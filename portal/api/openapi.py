@@ -5,7 +5,7 @@ from typing import Any
 
 from core import validation as v
 from core.regions import pipeline_regions
-from portal.api import openapi_approvals, openapi_operations, openapi_pipelines
+from portal.api import openapi_approvals, openapi_operations, openapi_pipelines, openapi_teams
 
 ACCOUNT = {"type": "string", "pattern": r"^[0-9]{12}$", "example": "111111111111"}
 ID = {"type": "integer", "minimum": 1, "maximum": v.MAX_ID}
@@ -14,8 +14,8 @@ NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}
 ERROR_RESPONSES = {
     "400": "The body is not a JSON object, or a query parameter is malformed.",
     "401": "No API token, or an unknown or revoked one.",
-    "403": "The token's user does not have the role for this.",
-    "404": "No such object.",
+    "403": "The token's user does not have the role for this in the setup's team.",
+    "404": "No such object, or a setup of a team the token's user is not in.",
     "409": "A conflict: the version is stale, the name is taken, or the setup is not ready.",
     "422": "A field breaks a rule; each message is under the field's name.",
     "503": "The task queue is down; the operation is recorded as failed.",
@@ -102,7 +102,9 @@ def _schemas() -> dict[str, Any]:
     setup_output.update({key: {"type": "object"} for key in ("tags", "stage_parameters", "access")})
     setup_output["two_person_approval"] = {"type": "boolean"}
     return {
-        "SetupCreate": {"type": "object", "additionalProperties": False, "properties": inputs,
+        "SetupCreate": {"type": "object", "additionalProperties": False,
+                        "properties": inputs | {"team_id": {**ID, "description": "The team that owns it: one where "
+                                                            "you are an operator; needed only if you have several."}},
                         "required": ["name", "build_account_id", "staging_account_id", "production_account_id",
                                      "region"]},
         "SetupUpdate": {"type": "object", "additionalProperties": False, "required": ["version"],
@@ -124,10 +126,10 @@ def _schemas() -> dict[str, Any]:
         },
         "Setup": {
             "type": "object",
-            "required": ["id", "version", "status", "wizard_step", "created_at", "updated_at", "operations",
-                         *setup_output],
+            "required": ["id", "version", "team_id", "status", "wizard_step", "created_at", "updated_at",
+                         "operations", *setup_output],
             "properties": setup_output | {
-                "id": ID, "version": {"type": "integer"},
+                "id": ID, "version": {"type": "integer"}, "team_id": ID,
                 "status": {"type": "string", "enum": ["draft", "ready"]},
                 "wizard_step": {"type": "string", "enum": ["accounts", "application", "access", "review"]},
                 "created_at": TIME, "updated_at": TIME,
@@ -151,6 +153,7 @@ def _schemas() -> dict[str, Any]:
         **openapi_operations.schemas(ID, TIME),
         **openapi_pipelines.schemas(ID),
         **openapi_approvals.schemas(ID),
+        **openapi_teams.schemas(ID),
     }
 
 
@@ -196,5 +199,6 @@ def build_spec() -> dict[str, Any]:
             **openapi_operations.paths(setup_id, [_id_parameter("operation_id")], page, _json, _errors),
             **openapi_pipelines.paths(setup_id, page, _json, _errors),
             **openapi_approvals.paths(setup_id, _json, _errors),
+            **openapi_teams.paths(setup_id, _id_parameter, _json, _errors),
         },
     }

@@ -51,9 +51,16 @@ def existing(db, make_setup) -> list[dict[str, int]]:
             {"setup_id": deployed.id, "operation_id": deployed_apply.id}]
 
 
+def has_input(method: str, path: str) -> bool:
+    operation = build_spec()["paths"][path][method.lower()]
+    return bool(operation.get("parameters") or operation.get("requestBody"))
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
 @pytest.mark.parametrize("method, path", OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_api_conforms_to_its_openapi_document(app, headers, existing, method, path, mode):
+    if mode == GenerationMode.NEGATIVE and not has_input(method, path):
+        pytest.skip("no parameter and no body: nothing for a negative case to break")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, headers=headers)
     # Every case carries the test's own token, so a generated (or, in negative mode, dropped) Authorization
     # header would only be replaced again, and a "missing header" request would wrongly count as accepted.
