@@ -128,7 +128,10 @@ def audit_log():
         query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(AUDIT_PAGE_SIZE)
         .offset((page - 1) * AUDIT_PAGE_SIZE)
     ).all()
-    actions = db.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    actions_query = select(AuditEntry.action).distinct().order_by(AuditEntry.action)
+    if teams is not None:
+        actions_query = actions_query.where(AuditEntry.team_id.in_(sorted(teams)))
+    actions = db.scalars(actions_query).all()
     team_names = {t.id: t.name for t in memberships.teams(db, teams)}
     return render_template("admin/audit.html", entries=entries, actor=actor, action=action, actions=actions,
                            team=team, team_names=team_names, page=page, pages=max(1, math.ceil(total / AUDIT_PAGE_SIZE)), total=total)

@@ -1,0 +1,220 @@
+"""Teams end to end: memberships taking effect at once, the wizard's team, moving a setup, the audit log by team,
+the two-person rule counting the team's approvers, and a property test that no request reaches another team."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select
+
+from core.models import ApprovalDecision, ApprovalVote, AuditEntry, Membership, Setup, Team, User
+from portal import tokens
+from portal.db import get_session
+from tests.portal import factories
+from tests.portal.helpers import PASSWORD, AuthActions, default_team, field_errors, fill, submit
+from tests.portal.test_pipelines import EXECUTION, seed_snapshot
+
+
+@pytest.fixture
+def beta(db) -> int:
+    team = Team(name="beta")
+    db.add(team)
+    db.commit()
+    return team.id
+
+
+def bearer(app, user_id: int) -> dict[str, str]:
+    with app.app_context():
+        _, plaintext = tokens.create_token(get_session(), user_id, "test")
+        get_session().commit()
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
+def deployed(db, make_setup, **values) -> Setup:
+    setup = db.get(Setup, make_setup(**values))
+    factories.add_apply(db, setup, factories.add_plan(db, setup), status="succeeded")
+    db.commit()
+    return setup
+
+
+def test_a_removed_member_loses_the_team_on_the_next_request_by_session_and_token(app, client, auth, users,
+                                                                                 make_setup):
+    setup_id = make_setup()
+    auth.login("viewer")
+    token = bearer(app, users["viewer"])
+    admin = bearer(app, users["admin"])
+    api = app.test_client()
+    assert client.get(f"/setups/{setup_id}").status_code == 200
+    assert api.get(f"/api/v1/setups/{setup_id}", headers=token).status_code == 200
+    team = api.get(f"/api/v1/setups/{setup_id}", headers=admin).get_json()["team_id"]
+    assert api.delete(f"/api/v1/teams/{team}/members/{users['viewer']}", headers=admin).status_code == 204
+    assert client.get(f"/setups/{setup_id}").status_code == 404
+    assert api.get(f"/api/v1/setups/{setup_id}", headers=token).status_code == 404
+    assert api.get("/api/v1/setups", headers=token).get_json()["setups"] == []
+
+
+def test_a_new_role_applies_on_the_next_request(app, client, auth, users, make_setup, broker):
+    setup_id = make_setup()
+    token, admin = bearer(app, users["viewer"]), bearer(app, users["admin"])
+    api = app.test_client()
+    assert api.post(f"/api/v1/setups/{setup_id}/plan", headers=token).status_code == 403
+    team = api.get(f"/api/v1/setups/{setup_id}", headers=admin).get_json()["team_id"]
+    changed = api.patch(f"/api/v1/teams/{team}/members/{users['viewer']}", json={"role": "operator"}, headers=admin)
+    assert changed.status_code == 200 and changed.get_json()["role"] == "operator"
+    assert api.post(f"/api/v1/setups/{setup_id}/plan", headers=token).status_code == 202
+    auth.login("viewer")
+    assert client.get(f"/setups/{setup_id}/accounts").status_code == 200
+
+
+def test_the_wizard_offers_only_the_users_teams(app, client, auth, make_user, db, beta):
+    db.add(Team(name="gamma"))
+    db.commit()
+    user = make_user("ann", "operator")
+    db.add(Membership(team_id=beta, user_id=user, role="operator"))
+    db.commit()
+    auth.login("ann")
+    page = client.get("/setups/new").get_data(as_text=True)
+    assert "beta" in page and "default" in page and "gamma" not in page
+    gamma = db.scalar(select(Team.id).where(Team.name == "gamma"))
+    refused = fill(client, "/setups/new", team_id=str(gamma), build_account_id="111111111111",
+                   staging_account_id="222222222222", production_account_id="333333333333", region="eu-west-1")
+    assert refused.status_code == 422 and "Choose one of your teams" in field_errors(refused.get_data(as_text=True))[
+        "team_id"][0]
+    saved = fill(client, "/setups/new", team_id=str(beta), build_account_id="111111111111",
+                 staging_account_id="222222222222", production_account_id="333333333333", region="eu-west-1")
+    assert saved.status_code == 302
+    assert db.scalars(select(Setup.team_id)).all() == [beta]
+
+
+def test_the_api_needs_a_team_when_the_user_has_several(app, make_user, db, beta, users):
+    db.add(Membership(team_id=beta, user_id=users["operator"], role="operator"))
+    db.commit()
+    api, token = app.test_client(), bearer(app, users["operator"])
+    body = {"name": "orders-api", "build_account_id": "111111111111", "staging_account_id": "222222222222",
+            "production_account_id": "333333333333", "region": "eu-west-1"}
+    assert api.post("/api/v1/setups", json=body, headers=token).get_json()["errors"].keys() == {"team_id"}
+    created = api.post("/api/v1/setups", json={**body, "team_id": beta}, headers=token)
+    assert created.status_code == 201 and created.get_json()["team_id"] == beta
+
+
+def test_an_admin_moves_a_setup_and_both_teams_see_it_in_the_audit_log(app, client, auth, users, make_user,
+                                                                        make_setup, beta, db):
+    setup_id = make_setup()
+    make_user("bea", "viewer", team="beta")
+    assert app.test_client().post(f"/api/v1/setups/{setup_id}/transfer", json={"team_id": beta},
+                                  headers=bearer(app, users["operator"])).status_code == 403
+    auth.login("admin")
+    assert submit(client, f"/setups/{setup_id}/settings", {"team_id": str(beta)},
+                  action=f"/setups/{setup_id}/transfer").status_code == 302
+    assert db.get(Setup, setup_id).team_id == beta
+    auth.logout()
+    auth.login("viewer")  # the default team's viewer: the setup is gone, its move is in their log
+    assert client.get(f"/setups/{setup_id}").status_code == 404
+    log = client.get("/admin/audit").get_data(as_text=True)
+    assert "setup.transfer" in log and "setup.create" in log
+    auth.logout()
+    auth.login("bea")
+    assert client.get(f"/setups/{setup_id}").status_code == 200
+    log = client.get("/admin/audit").get_data(as_text=True)
+    assert "setup.transfer" in log and "setup.create" not in log  # created before it was beta's
+
+
+def test_members_read_their_teams_audit_entries_and_filter_by_team(app, client, auth, users, make_user, make_setup,
+                                                                  beta, db):
+    mine, theirs = make_setup(name="orders-api"), make_setup(team="beta", name="billing-api")
+    entries = {e.target: e.team_id for e in db.scalars(select(AuditEntry).where(AuditEntry.action == "setup.create"))}
+    assert entries == {f"setup {mine}": default_team(db), f"setup {theirs}": beta}
+    auth.login("viewer")
+    log = client.get("/admin/audit").get_data(as_text=True)
+    assert f"setup {mine}" in log and f"setup {theirs}" not in log
+    auth.logout()
+    auth.login("admin")
+    assert f"setup {theirs}" in client.get("/admin/audit").get_data(as_text=True)
+    filtered = client.get(f"/admin/audit?team={beta}").get_data(as_text=True)
+    assert f"setup {theirs}" in filtered and f"setup {mine}" not in filtered
+
+
+def test_the_two_person_rule_counts_only_current_approvers_of_the_team(app, db, make_setup, make_user, users, broker):
+    setup = deployed(db, make_setup, two_person_approval=True)
+    seed_snapshot(db, setup)
+    second, third = make_user("abby", "approver"), make_user("abe", "approver")
+    api = app.test_client()
+    decide = {"decision": "approve", "comment": "looks fine", "execution_id": EXECUTION}
+    first = api.post(f"/api/v1/pipelines/{setup.id}/approval", json=decide, headers=bearer(app, users["approver"]))
+    assert first.status_code == 200  # a first approval, recorded
+    db.execute(delete(Membership).where(Membership.user_id == users["approver"]))
+    db.commit()
+    # The first approver has left the team: abby's approval is a first one again, not the second.
+    again = api.post(f"/api/v1/pipelines/{setup.id}/approval", json=decide, headers=bearer(app, second))
+    assert again.status_code == 200 and again.get_json()["decision"] is None
+    sent = api.post(f"/api/v1/pipelines/{setup.id}/approval", json=decide, headers=bearer(app, third))
+    assert sent.status_code == 202
+    db.expire_all()
+    assert db.scalars(select(ApprovalDecision.first_approver)).all() == ["abby"]
+    assert sorted(db.scalars(select(ApprovalVote.username))) == ["abby", "approver"]
+
+
+def test_admin_pages_create_a_team_and_manage_its_members(client, auth, users, make_user, db):
+    make_user("ann", "viewer", team=None)
+    auth.login("admin")
+    created = submit(client, "/admin/teams", {"name": "payments"})
+    team = db.scalar(select(Team).where(Team.name == "payments"))
+    assert created.status_code == 302 and created.headers["Location"] == f"/admin/teams/{team.id}"
+    assert submit(client, f"/admin/teams/{team.id}", {"username": "ann", "role": "approver"},
+                  action=f"/admin/teams/{team.id}/members").status_code == 302
+    ann = db.scalar(select(User.id).where(User.username == "ann"))
+    assert db.scalar(select(Membership.role).where(Membership.user_id == ann)) == "approver"
+    submit(client, f"/admin/teams/{team.id}", {"role": "operator"}, action=f"/admin/teams/{team.id}/members/{ann}")
+    db.expire_all()
+    assert db.scalar(select(Membership.role).where(Membership.user_id == ann)) == "operator"
+    submit(client, f"/admin/teams/{team.id}", {}, action=f"/admin/teams/{team.id}/members/{ann}/remove")
+    assert db.scalar(select(Membership).where(Membership.user_id == ann)) is None
+    assert submit(client, "/admin/teams", {"name": "Payments!"}).status_code == 422
+    assert submit(client, "/admin/teams", {"name": "payments"}).status_code == 409
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.team_id == team.id).order_by(AuditEntry.id)).all()
+    assert actions == ["team.create", "team.member_add", "team.member_role", "team.member_remove"]
+
+
+# Requests of every kind that name one setup, through the API (the pages share the same decorator).
+REQUESTS = [("GET", "/api/v1/setups/{}"), ("PATCH", "/api/v1/setups/{}"), ("POST", "/api/v1/setups/{}/plan"),
+            ("GET", "/api/v1/setups/{}/operations"), ("POST", "/api/v1/setups/{}/teardown"),
+            ("GET", "/api/v1/pipelines/{}"), ("POST", "/api/v1/pipelines/{}/releases"),
+            ("POST", "/api/v1/pipelines/{}/stop"), ("GET", "/api/v1/pipelines/{}/approval"),
+            ("POST", "/api/v1/pipelines/{}/approval")]
+ROLE = st.sampled_from(["operator", "approver", "viewer"])
+
+
+@pytest.mark.slow
+@pytest.mark.both_databases(False)
+def test_random_memberships_and_requests_never_reach_another_teams_setup(app, db, make_user, make_setup, broker):
+    names = ("t0", "t1", "t2")
+    team_ids = []
+    for name in names:
+        db.add(Team(name=name))
+        db.commit()
+        team_ids.append(db.scalar(select(Team.id).where(Team.name == name)))
+    setups = [deployed(db, make_setup, team=name, name=f"app-{name}").id for name in names]
+    users = [make_user(f"u{n}", "viewer", team=None) for n in range(3)]
+    heads = [bearer(app, user) for user in users]
+    api = app.test_client()
+
+    @given(memberships=st.lists(st.dictionaries(st.sampled_from(range(3)), ROLE, max_size=3), min_size=3, max_size=3),
+           calls=st.lists(st.tuples(st.sampled_from(range(3)), st.sampled_from(REQUESTS), st.sampled_from(range(3))),
+                          min_size=1, max_size=6))
+    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def check(memberships, calls):
+        db.execute(delete(Membership))
+        for user, teams in zip(users, memberships):
+            db.add_all(Membership(team_id=team_ids[t], user_id=user, role=role) for t, role in teams.items())
+        db.commit()
+        for who, (method, path), which in calls:
+            answer = api.open(path.format(setups[which]), method=method, json={}, headers=heads[who])
+            if which not in memberships[who]:
+                assert answer.status_code == 404, (memberships, who, method, path, which, answer.status_code)
+        for who in range(3):
+            seen = {s["id"] for s in api.get("/api/v1/setups", headers=heads[who]).get_json()["setups"]}
+            shown = {p["setup_id"] for p in api.get("/api/v1/pipelines", headers=heads[who]).get_json()["pipelines"]}
+            allowed = {setups[t] for t in memberships[who]}
+            assert seen == allowed and shown <= allowed, (memberships, who)
+
+    check()
