@@ -43,7 +43,8 @@ from bench.services import (BENCH_REDIS, CeleryWorker, Emulator, Process, aws_en
                             free_port, wait_for)
 from core.config import REPO_ROOT  # noqa: E402
 from core.db import make_engine, make_session_factory, upgrade  # noqa: E402
-from core.models import Operation, Setup  # noqa: E402
+from core.models import DEFAULT_TEAM, Membership, Operation, Setup, Team  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 logger = logging.getLogger("bench.dashboard_load")
 
@@ -87,7 +88,10 @@ def seed(database_url: str) -> int:
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET, "MIGRATE_ON_START": False})
     with app.app_context():
-        accounts.create_user(get_session(), "viewer", PASSWORD, "viewer")
+        viewer = accounts.create_user(get_session(), "viewer", PASSWORD, "viewer")
+        # A role acts in its team only: the viewer joins the default team, where the setup below lands.
+        get_session().add(Membership(team_id=get_session().scalar(select(Team.id).where(Team.name == DEFAULT_TEAM)),
+                                     user_id=viewer.id, role="viewer"))
         get_session().commit()
     engine = make_engine(database_url)
     with make_session_factory(engine)() as session:

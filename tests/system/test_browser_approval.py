@@ -20,7 +20,7 @@ from core import approvals
 from core.db import make_engine, make_session_factory
 from emulator.client import control
 from portal import accounts
-from tests.accounts import BUILD, PRODUCTION, STAGING
+from tests.accounts import BUILD, PRODUCTION, STAGING, join_default_team
 from tests.portal.helpers import PASSWORD
 from tests.system.wizard import start_setup
 from tests.waiting import wait_for
@@ -92,7 +92,7 @@ def deploy_staging_and_change_set(emulator: str, execution_id: str) -> None:
 def add_approver(database: str, name: str) -> None:
     engine = make_engine(database)
     with make_session_factory(engine)() as session:
-        accounts.create_user(session, name, PASSWORD, "approver")
+        join_default_team(session, accounts.create_user(session, name, PASSWORD, "approver").id, "approver")
         session.commit()
     engine.dispose()
 

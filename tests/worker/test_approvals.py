@@ -22,6 +22,7 @@ from emulator.client import control
 from portal import accounts, create_app
 from portal import db as portal_db
 from portal.db import get_session
+from tests.accounts import join_default_team
 from tests.portal.helpers import PASSWORD, AuthActions, csrf_token, portal_config
 from tests.waiting import wait_for
 from tests.worker.conftest import BUILD, PRODUCTION, STAGING, account_client
@@ -263,7 +264,8 @@ def test_two_approvers_in_two_browsers_at_once_send_one_result(waiting):
     app = create_app(portal_config(waiting["database_url"], CELERY_BROKER_URL=OWN_BROKER))
     with app.app_context():
         for name in ("approver", "april"):
-            accounts.create_user(get_session(), name, PASSWORD, "approver")
+            join_default_team(get_session(), accounts.create_user(get_session(), name, PASSWORD, "approver").id,
+                              "approver")
         get_session().commit()
     try:
         clients = [app.test_client() for _ in range(2)]

@@ -16,6 +16,7 @@ from core.models import Operation, PipelineSnapshot, Setup, utcnow
 from emulator.client import control
 from portal import create_app
 from portal import db as portal_db
+from tests.accounts import join_default_team
 from tests.portal.helpers import PASSWORD, portal_config, submit
 from tests.waiting import wait_for
 from tests.worker.conftest import BUILD
@@ -34,7 +35,7 @@ def portal(database_url, worker_db):
     with app.app_context():
         from portal import accounts
         from portal.db import get_session
-        accounts.create_user(get_session(), "viewer", PASSWORD, "viewer")
+        join_default_team(get_session(), accounts.create_user(get_session(), "viewer", PASSWORD, "viewer").id, "viewer")
         get_session().commit()
     yield app
     portal_db.dispose(app)
