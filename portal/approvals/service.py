@@ -235,7 +235,8 @@ def _first_approver(session: Session, setup: Setup, approval: dict[str, Any], us
 def _counted(session: Session, setup: Setup, votes: list[ApprovalVote], username: str) -> list[str]:
     """The first approvers, other than ``username``, who still may approve this setup's team: one removed from
     the team (or no longer its approver) since approving no longer counts as a second person."""
-    return [v.username for v in votes if v.username != username and teams.may_approve(session, v.username, setup.team_id)]
+    return [v.username for v in votes
+            if v.username != username and teams.may_approve(session, v.username, setup.team_id)]
 
 
 def _decided(existing: ApprovalDecision | None) -> Refused:

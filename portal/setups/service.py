@@ -60,7 +60,8 @@ def get_setup(session: Session, setup_id: int) -> Setup | None:
 def new_setup(created_by_id: int | None, team_id: int) -> Setup:
     """Return an unsaved setup of ``team_id`` with every column's default set now (the ORM applies them only on
     insert)."""
-    return Setup(created_by_id=created_by_id, team_id=team_id, branch="main", source_provider=SourceProvider.CODECOMMIT.value,
+    return Setup(created_by_id=created_by_id, team_id=team_id, branch="main",
+                 source_provider=SourceProvider.CODECOMMIT.value,
                  connection_arn="", full_repository_id="", approval_email="", tags={}, stage_parameters={},
                  access={}, status=SetupStatus.DRAFT.value, wizard_step="accounts", two_person_approval=False)
 

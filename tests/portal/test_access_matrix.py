@@ -11,10 +11,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
-
 from core import teams
-from core.models import Membership, Setup, Team, User
+from core.models import Setup, Team
 from portal import tokens
 from portal.api.openapi import build_spec
 from portal.db import get_session

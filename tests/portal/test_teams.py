@@ -11,7 +11,7 @@ from core.models import ApprovalDecision, ApprovalVote, AuditEntry, Membership, 
 from portal import tokens
 from portal.db import get_session
 from tests.portal import factories
-from tests.portal.helpers import PASSWORD, AuthActions, default_team, field_errors, fill, submit
+from tests.portal.helpers import default_team, field_errors, fill, submit
 from tests.portal.test_pipelines import EXECUTION, seed_snapshot
 
 
