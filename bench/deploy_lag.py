@@ -111,7 +111,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         emulator = Emulator(args.pace, workdir / "emulator.log")
         for events in [m == "events" for m in args.modes]:
             worker = CeleryWorker(emulator.endpoint, database_url, templates, args.pool,
-                                  workdir / f"worker-{'events' if events else 'polling'}.log", events=events)
+                                  workdir / f"worker-{'events' if events else 'polling'}.log", events=events,
+                                  dashboard=False)
             for result in results:
                 stacks = result["concurrent"]
                 if not events:

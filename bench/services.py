@@ -151,10 +151,15 @@ class CeleryWorker:
     """One ``celery -A worker.celery_app worker`` with the given pool, ready to take tasks."""
 
     def __init__(self, endpoint: str, database_url: str, templates: Path, pool: str, log: Path,
-                 broker: str = BENCH_REDIS, events: bool = False) -> None:
+                 broker: str = BENCH_REDIS, events: bool = False, dashboard: bool = True) -> None:
         env = aws_env(endpoint)
         # The polling mode reads no event queue (worker/settings.py events_enabled).
         env["PORTAL_EVENTS"] = "on" if events else "off"
+        # No dashboard reads: their task reads up to 50 pipelines in one go (seconds with the one
+        # process busy), which the deployed setups of earlier scenarios would make due mid-phase.
+        # bench/dashboard_load.py and bench/pipeline_lag.py measure them.
+        if not dashboard:
+            env["PORTAL_PIPELINE_TICK_SECONDS"] = "3600"
         # Nothing overrides the worker's polling cadence (PORTAL_POLL_* were dropped above):
         # the benchmark measures the production defaults.
         env.update({"CELERY_BROKER_URL": broker, "PORTAL_DATABASE_URL": database_url,

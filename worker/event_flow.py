@@ -78,6 +78,9 @@ def record(session: Session, operation_id: int, now: float, stack_events: int = 
     if operation is None:
         return
     seen: dict[str, Any] = dict((operation.detail or {}).get("events") or {})
+    if not (error or stack_events or pipeline_events or seen.get("error")) \
+            and now - float(seen.get("answered_at") or 0) < FLOW_SECONDS / 3:
+        return  # an empty answer soon after the last one: nothing worth a write
     if error:
         seen.update(error=error, error_at=now)
     else:
