@@ -96,7 +96,7 @@ def test_killed_worker_is_replaced_and_the_apply_completes_once(worker_env, tmp_
                 return session.scalar(select(func.count()).select_from(StackEvent).join(StackRecord).where(
                     StackRecord.operation_id == apply_id, StackRecord.account_id == BUILD)) >= 4
 
-        wait_for(build_stack_running, 30, "the build stack to be half way")
+        wait_for(build_stack_running, 90, "the build stack to be half way")  # the deploy stacks come first
     finally:
         first.kill()
     assert status_of(worker_db, apply_id) == OperationStatus.RUNNING.value
