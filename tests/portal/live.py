@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 from portal import accounts, create_app
 from portal import db as portal_db
 from portal.db import get_session
+from tests.accounts import join_default_team
 from tests.portal.helpers import PASSWORD, TEST_SECRET
 
 CHROMIUM = "/usr/bin/chromium"
@@ -25,7 +26,8 @@ def serve_portal(config: dict[str, Any], operator: str = "olivia") -> Iterator[s
     """Serve a portal built from ``config`` on a free port with one operator; yield its URL."""
     app = create_app({"SESSION_COOKIE_SECURE": False, **config})  # plain http://127.0.0.1
     with app.app_context():
-        accounts.create_user(get_session(), operator, PASSWORD, "operator")
+        join_default_team(get_session(), accounts.create_user(get_session(), operator, PASSWORD, "operator").id,
+                          "operator")
         get_session().commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
