@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from core.models import AuditEntry, Role, User
+from core.models import AuditEntry, Membership, Role, Team, User
 from portal import accounts, audit, memberships, params, sessions
 from portal.access import visible_teams
 from portal.admin import bp
@@ -62,8 +62,11 @@ def find_user(user_id: int) -> User:
 
 
 def render_user(user: User, form: EditUserForm):
-    return render_template("admin/user.html", user=user, form=form,
-                           live_sessions=sessions.count_live(get_session(), user.id))
+    db = get_session()
+    teams = db.execute(select(Team, Membership.role).join(Membership, Membership.team_id == Team.id)
+                       .where(Membership.user_id == user.id).order_by(Team.name)).tuples().all()
+    return render_template("admin/user.html", user=user, form=form, teams=teams,
+                           live_sessions=sessions.count_live(db, user.id))
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

@@ -164,6 +164,7 @@ def test_admin_pages_create_a_team_and_manage_its_members(client, auth, users, m
                   action=f"/admin/teams/{team.id}/members").status_code == 302
     ann = db.scalar(select(User.id).where(User.username == "ann"))
     assert db.scalar(select(Membership.role).where(Membership.user_id == ann)) == "approver"
+    assert "payments</a>: approver" in client.get(f"/admin/users/{ann}").get_data(as_text=True)
     submit(client, f"/admin/teams/{team.id}", {"role": "operator"}, action=f"/admin/teams/{team.id}/members/{ann}")
     db.expire_all()
     assert db.scalar(select(Membership.role).where(Membership.user_id == ann)) == "operator"
