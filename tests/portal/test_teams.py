@@ -176,6 +176,15 @@ def test_admin_pages_create_a_team_and_manage_its_members(client, auth, users, m
     assert actions == ["team.create", "team.member_add", "team.member_role", "team.member_remove"]
 
 
+def test_a_team_nobody_can_join_yet_says_why_and_links_the_users_page(client, auth, make_user, db):
+    make_user("admin", "admin", team=None)
+    auth.login("admin")
+    submit(client, "/admin/teams", {"name": "payments"})
+    team = db.scalar(select(Team).where(Team.name == "payments"))
+    page = client.get(f"/admin/teams/{team.id}").get_data(as_text=True)
+    assert "No user can be added" in page and 'href="/admin/users"' in page
+
+
 # Requests of every kind that name one setup, through the API (the pages share the same decorator).
 REQUESTS = [("GET", "/api/v1/setups/{}"), ("PATCH", "/api/v1/setups/{}"), ("POST", "/api/v1/setups/{}/plan"),
             ("GET", "/api/v1/setups/{}/operations"), ("POST", "/api/v1/setups/{}/teardown"),
