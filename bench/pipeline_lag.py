@@ -6,7 +6,8 @@ how many reads of the pipeline that costs, polling only versus following the pip
 Per mode (a worker with ``PORTAL_EVENTS=off``, then one with it on): one single-account setup is
 planned and applied by the worker (its build stack makes the pipeline, the event rules and the
 queue), its snapshot is marked watched as an open page marks it, and ``--executions`` executions
-run one after the other with the emulator's timed actions, each approved at its manual approval
+run one after the other (each a push to the setup's repository) with the emulator's timed
+actions, each approved at its manual approval
 (the benchmark reads the token itself). The benchmark polls the snapshot row every 20 ms and
 notes when each action run first shows each status; the truth is CodePipeline's own
 ListActionExecutions (start time for InProgress, last update for the final status). Reads are the
@@ -85,13 +86,19 @@ def run_mode(emulator: Emulator, database_url: str, factory: Any, templates: Pat
         setup_id = setup_ids[0]
         account = portal_driver.DEMO_ACCOUNTS[0]
         name = f"{prefix}-00-pipeline"
+        with factory() as session:
+            from core.models import Operation
+
+            outputs = (session.get(Operation, applies.operation_ids[0]).detail or {}).get("outputs") or {}
+        repository = outputs["RepositoryName"]
         codepipeline = client(emulator.endpoint, account, "codepipeline")
         deadline = time.time() + 60
         while True:  # the worker makes the snapshot row of a deployed setup at its next tick
             with factory() as session:
                 row = session.query(PipelineSnapshot).filter_by(setup_id=setup_id).one_or_none()
                 if row is not None and row.read_at is not None:
-                    row.watched_until = utcnow() + timedelta(hours=1)  # an open page, all along
+                    # A page opens and stays open, as the portal marks it (watched, and read now).
+                    row.watched_until, row.next_read_at = utcnow() + timedelta(hours=1), utcnow()
                     session.commit()
                     break
             if time.time() > deadline:
@@ -103,7 +110,9 @@ def run_mode(emulator: Emulator, database_url: str, factory: Any, templates: Pat
         started = time.time()
         ids = []
         for _ in range(executions):
-            execution = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+            pushed = emulator.control("push", {"repository": repository, "account_id": account,
+                                                "message": f"Change {len(ids)}"})
+            execution = pushed["pipelineExecutions"][0]["pipelineExecutionId"]
             ids.append(execution)
             _approve_and_wait(codepipeline, name, execution)
         seconds = time.time() - started
