@@ -19,12 +19,16 @@ from portal.security import rule
 log = logging.getLogger(__name__)
 
 
+def no_pipeline(setup_id: int):
+    abort(make_response(error_response(404, f"There is no deployed pipeline of setup {setup_id}.")))
+
+
 def load_pipeline(setup_id: int) -> tuple[Setup, PipelineSnapshot | None]:
     """:raise 404: no such setup, or it has no deployed pipeline"""
     session = get_session()
     setup = get_by_id(session, Setup, setup_id)
     if setup is None or not service.is_deployed(session, setup):
-        abort(make_response(error_response(404, f"There is no deployed pipeline of setup {setup_id}.")))
+        no_pipeline(setup_id)
     return setup, service.snapshot_of(session, setup.id)
 
 
@@ -82,7 +86,7 @@ def live(setup_id: int):
     session, keys = get_session(), live_keys.of(current_app)
     key = keys.get(session, setup_id)
     if not key.deployed:
-        abort(make_response(error_response(404, f"There is no deployed pipeline of setup {setup_id}.")))
+        no_pipeline(setup_id)
     now = utcnow()
     if key.snapshot_id is not None:
         renewed = service.renew_interest(session, key.snapshot_id, key.watched_until, now)
