@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy import ColumnElement, false, select
+from sqlalchemy import ColumnElement, bindparam, false, select
 
 from core import teams
 from core.models import Operation, Setup, Team
@@ -40,6 +40,12 @@ def visible_teams() -> frozenset[int] | None:
     return user.teams_with("setup.view") if user is not None else frozenset()
 
 
+# Built once, as a poll asks one of them every time (building cost more than running).
+TEAM_OF_SETUP = select(Setup.team_id).where(Setup.id == bindparam("ident"))
+TEAM_OF_OPERATION = (select(Setup.team_id).join(Operation, Operation.setup_id == Setup.id)
+                     .where(Operation.id == bindparam("ident")))
+
+
 def team_of(kwargs: dict, via: str) -> int | None:
     """The team of the setup the URL names (directly, or through its operation); None: there is none.
 
@@ -48,11 +54,7 @@ def team_of(kwargs: dict, via: str) -> int | None:
     ident = kwargs[via]
     if not 0 < ident <= MAX_ID:
         return None
-    if via == "operation_id":
-        query = select(Setup.team_id).join(Operation, Operation.setup_id == Setup.id).where(Operation.id == ident)
-    else:
-        query = select(Setup.team_id).where(Setup.id == ident)
-    return get_session().scalar(query)
+    return get_session().scalar(TEAM_OF_OPERATION if via == "operation_id" else TEAM_OF_SETUP, {"ident": ident})
 
 
 def check(team_id: int | None, permission: str, kind: str, ident: int) -> int:

@@ -10,9 +10,10 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime
+from typing import NamedTuple, Protocol
 
 from flask import current_app, has_request_context, request, session
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from core.models import Membership, User, UserSession
@@ -50,39 +51,60 @@ def begin(db: Session, user_id: int) -> None:
     session[TOKEN_KEY] = token
 
 
-def is_live(row: UserSession, moment: datetime) -> bool:
+class Times(Protocol):
+    created_at: datetime
+    last_seen_at: datetime
+
+
+def is_live(row: Times, moment: datetime) -> bool:
     config = current_app.config
     return (moment - as_utc(row.last_seen_at) < config["SESSION_IDLE_TIMEOUT"]
             and moment - as_utc(row.created_at) < config["PERMANENT_SESSION_LIFETIME"])
 
 
-def signed_in(db: Session, user_id: int) -> tuple[User, tuple[tuple[int, str], ...]] | None:
+class Account(NamedTuple):
+    """What a request needs of the signed-in user (columns, not the ORM row: every poll asks)."""
+
+    id: int
+    username: str
+    role: str
+    is_active: bool
+
+
+# Built once: constructing the statement cost a poll more than running it.
+SIGNED_IN = (select(User.id, User.username, User.role, User.is_active, UserSession.id.label("session_id"),
+                    UserSession.created_at, UserSession.last_seen_at, Membership.team_id,
+                    Membership.role.label("team_role"))
+             .join(UserSession, UserSession.user_id == User.id)
+             .outerjoin(Membership, Membership.user_id == User.id)
+             .where(UserSession.token_hash == bindparam("token_hash")).order_by(Membership.team_id))
+
+
+def signed_in(db: Session, user_id: int) -> tuple[Account, tuple[tuple[int, str], ...]] | None:
     """Return the user and their (team id, role) memberships if the cookie names a live session of theirs, and
     mark it as used now (unless polled).
 
-    One query for the rows (a row per membership): every request, each live page's poll among them, asks this.
+    One query for the rows (a row per membership), of plain columns: every request, each live page's poll
+    among them, asks this, and loading ORM objects was most of a poll's cost.
     """
     token = session.get(TOKEN_KEY)
     if not isinstance(token, str):
         return None
-    rows = db.execute(select(User, UserSession, Membership.team_id, Membership.role)
-                      .join(UserSession, UserSession.user_id == User.id)
-                      .outerjoin(Membership, Membership.user_id == User.id)
-                      .where(UserSession.token_hash == _hash(token)).order_by(Membership.team_id)).all()
-    if not rows or rows[0].User.id != user_id:
+    rows = db.execute(SIGNED_IN, {"token_hash": _hash(token)}).all()
+    if not rows or rows[0].id != user_id:
         return None
-    user, row = rows[0].User, rows[0].UserSession
-    teams = tuple((found.team_id, str(found.role)) for found in rows if found.team_id is not None)
+    first = rows[0]
+    teams = tuple((found.team_id, str(found.team_role)) for found in rows if found.team_id is not None)
     moment = now()
-    if not is_live(row, moment):
-        log.info("Session %s of user %s lapsed", row.id, user_id)
-        db.delete(row)
+    if not is_live(first, moment):
+        log.info("Session %s of user %s lapsed", first.session_id, user_id)
+        db.execute(delete(UserSession).where(UserSession.id == first.session_id))
         db.commit()
         return None
-    if not _is_poll() and (moment - as_utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_SECONDS:
-        row.last_seen_at = moment
+    if not _is_poll() and (moment - as_utc(first.last_seen_at)).total_seconds() >= TOUCH_EVERY_SECONDS:
+        db.execute(update(UserSession).where(UserSession.id == first.session_id).values(last_seen_at=moment))
         db.commit()
-    return user, teams
+    return Account(first.id, first.username, str(first.role), bool(first.is_active)), teams
 
 
 def _is_poll() -> bool:

@@ -1,16 +1,20 @@
-"""What a pipeline's live endpoint answers a conditional poll from, read at most once per max age.
+"""What a pipeline's live endpoint answers a poll from, read and rendered at most once per max age.
 
-Each open page polls every 2 s with If-None-Match; nearly every answer is a 304. Loading the setup,
-the deployment rule and the snapshot for each of them was most of a poll's cost, so each process
-keeps, per setup, the few facts the 304 rests on (deployed or not, the snapshot's ETag and how long
-it is watched) for ``LIVE_CACHE_SECONDS``. Signing in is still checked on every request: this holds
-nothing about who asks.
+Each open page polls every 2 s with If-None-Match. Loading the setup, the deployment rule and the
+snapshot for each of them was most of a poll's cost, so each process keeps, per setup, the few facts
+the 304 rests on (deployed or not, the snapshot's ETag and how long it is watched) for
+``LIVE_CACHE_SECONDS``. While an execution runs the worker reads the pipeline every few seconds and
+each read is a new ETag, so most viewers' polls are then 200s: the rendered answer is kept as long,
+so 2,000 viewers cost one rendering per read, not 2,000. The answer is the same for every viewer
+(nothing in it depends on who asks). Signing in and access are still checked on every request: this
+holds nothing about who asks.
 """
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass, replace
+from typing import Callable
 from datetime import datetime
 
 from flask import Flask
@@ -53,6 +57,7 @@ class LiveKeys:
         self.max_age = max_age
         self._clock = clock
         self._keys: dict[int, tuple[float, LiveKey]] = {}
+        self._bodies: dict[int, tuple[float, str, bytes]] = {}
         self._lock = threading.Lock()
 
     def get(self, session: Session, setup_id: int) -> LiveKey:
@@ -67,6 +72,19 @@ class LiveKeys:
                 self._keys[setup_id] = (now, key)
         return key
 
+    def body(self, setup_id: int, etag: str, render: Callable[[], tuple[str, bytes]]) -> tuple[str, bytes]:
+        """The answer for ``etag``, rendered by ``render`` (returning its own ETag and bytes) unless held."""
+        now = self._clock()
+        with self._lock:
+            held = self._bodies.get(setup_id)
+        if held is not None and held[1] == etag and now - held[0] < self.max_age:
+            return held[1], held[2]
+        rendered_etag, rendered = render()
+        if self.max_age > 0:
+            with self._lock:
+                self._bodies[setup_id] = (now, rendered_etag, rendered)
+        return rendered_etag, rendered
+
     def watched(self, setup_id: int, until: datetime) -> None:
         """This process renewed the interest: later polls within the max age need not try again."""
         with self._lock:
@@ -77,6 +95,7 @@ class LiveKeys:
     def forget(self, setup_id: int) -> None:
         with self._lock:
             self._keys.pop(setup_id, None)
+            self._bodies.pop(setup_id, None)
 
 
 def of(app: Flask) -> LiveKeys:

@@ -96,16 +96,25 @@ def live(setup_id: int):
             response = make_response("", 304)
             response.set_etag(key.etag)
             return response
-    setup, snapshot = load_pipeline(setup_id)
     if key.snapshot_id is None:
+        setup, snapshot = load_pipeline(setup_id)
         service.record_interest(session, setup, snapshot, now)
         keys.forget(setup_id)  # the row exists now, or soon: the next poll looks again
+        etag, body = render_live(setup, snapshot, now)
+    else:
+        etag, body = keys.body(setup_id, key.etag, lambda: render_live(*load_pipeline(setup_id), now))
+    response = current_app.response_class(body, mimetype="application/json")
+    response.set_etag(etag)
+    return response
+
+
+def render_live(setup: Setup, snapshot: PipelineSnapshot | None, now) -> tuple[str, bytes]:
+    """The live answer's ETag and JSON body (the same for every viewer: portal/pipelines/live.py)."""
     body = presenters.pipeline_json(setup, snapshot, now, emulator())
     # A request's answer comes with the read its worker asks for, so the snapshot's ETag covers it.
-    body["requests"] = [presenters.request_json(r) for r in service.latest_requests(session, setup.id)]
-    response = jsonify(body)
-    response.set_etag(live_keys.etag_of(snapshot.version, snapshot.read_at) if snapshot else "none")
-    return response
+    body["requests"] = [presenters.request_json(r) for r in service.latest_requests(get_session(), setup.id)]
+    etag = live_keys.etag_of(snapshot.version, snapshot.read_at) if snapshot else "none"
+    return etag, current_app.json.dumps(body).encode("utf-8") + b"\n"
 
 
 def _send(action: str, setup: Setup, make):

@@ -96,3 +96,27 @@ def test_signing_out_ends_polls_at_once_whatever_the_keys_hold(app, client, auth
     auth.logout()
     client.set_cookie(cookie.key, cookie.value)  # a copy of the cookie, replayed
     assert poll(client, deployed.id, etag).status_code in (302, 401)
+
+
+def test_a_new_read_is_rendered_once_for_every_viewer_within_the_max_age(app, client, auth, db, deployed, clock):
+    # While an execution runs, each read is a new ETag and most polls are 200s: the second viewer's answer is
+    # the first one's bytes, with no setup, snapshot or request row loaded again.
+    row = seed_snapshot(db, deployed)
+    auth.login("viewer")
+    etag = client.get(f"/pipelines/{deployed.id}/live").headers["ETag"].strip('"')
+    db.expire_all()
+    db.get(PipelineSnapshot, row.id).version += 1
+    db.commit()
+    clock.now += 0.6
+    first = poll(client, deployed.id, etag)
+    assert first.status_code == 200 and first.headers["ETag"].strip('"') != etag
+    with statements(app) as seen:
+        again = poll(client, deployed.id, etag)  # a viewer still holding the old ETag
+    assert again.status_code == 200 and again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert not [s for s in seen if "FROM pipeline_snapshots" in s or "FROM pipeline_requests" in s], seen
+    clock.now += 0.6
+    db.expire_all()
+    db.get(PipelineSnapshot, row.id).version += 1
+    db.commit()
+    later = poll(client, deployed.id, first.headers["ETag"].strip('"'))
+    assert later.status_code == 200 and later.get_json()["version"] == first.get_json()["version"] + 1
