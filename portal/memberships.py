@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import re
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.models import Membership, Role, Setup, Team, TeamRole, User
+from core.models import DEFAULT_TEAM, AuditEntry, Membership, Role, Setup, Team, TeamRole, User
 from core.validation import InvalidValue
 from portal import audit
 
@@ -21,10 +21,14 @@ log = logging.getLogger(__name__)
 
 TEAM_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")
 TEAM_ROLES = tuple(role.value for role in TeamRole)
+# Setups saved without a team land in the team of this name (core/models/setups.py).
+KEEPS_NAME = f"The team {DEFAULT_TEAM} keeps its name: setups saved without a team land in it."
+NOT_DELETED = f"The team {DEFAULT_TEAM} cannot be deleted: setups saved without a team land in it."
 
 
 class Conflict(Exception):
-    """The change contradicts what is stored (a taken name, a member twice, an admin as a member)."""
+    """The change contradicts what is stored (a taken name, a member twice, an admin as a member, a team
+    that still owns setups, the default team)."""
 
 
 def check_team_name(value: str) -> str:
@@ -50,7 +54,7 @@ def teams(session: Session, only: frozenset[int] | None = None) -> list[Team]:
 
 def members(session: Session, team_id: int) -> list[tuple[Membership, User]]:
     return list(session.execute(select(Membership, User).join(User, User.id == Membership.user_id)
-                                .where(Membership.team_id == team_id).order_by(User.username)).tuples())
+                                .where(Membership.team_id == team_id).order_by(User.username)))
 
 
 def user_named(username: str):
@@ -61,10 +65,23 @@ def membership(session: Session, team_id: int, user_id: int) -> Membership | Non
     return session.scalar(select(Membership).where(Membership.team_id == team_id, Membership.user_id == user_id))
 
 
+def unused_team_id(session: Session) -> int | None:
+    """On SQLite, an id no team has ever had; None elsewhere (a PostgreSQL sequence never repeats one).
+
+    SQLite gives a new row the highest id plus one, so a team made after the newest one was deleted would
+    take its id, and with it the deleted team's audit entries (``AuditEntry.team_id`` is a plain id).
+    Every team's creation is audited under its id, so the log knows every id ever used.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    used = session.scalar(select(func.max(AuditEntry.team_id))) or 0
+    return max(used, session.scalar(select(func.max(Team.id))) or 0) + 1
+
+
 def create_team(session: Session, name: str, created_by_id: int | None) -> Team:
     """:raise InvalidValue: a bad name  :raise Conflict: the name is taken"""
     check_team_name(name)
-    team = Team(name=name, created_by_id=created_by_id)
+    team = Team(id=unused_team_id(session), name=name, created_by_id=created_by_id)
     session.add(team)
     try:
         session.flush()
@@ -74,6 +91,59 @@ def create_team(session: Session, name: str, created_by_id: int | None) -> Team:
     audit.record("team.create", audit.SUCCESS, target=f"team {team.id}", detail={"name": name}, team_id=team.id)
     session.commit()
     return team
+
+
+def rename_team(session: Session, team: Team, name: str) -> bool:
+    """:raise InvalidValue: a bad name  :raise Conflict: the name is taken, or the team is the default one
+
+    :return: whether the name changed
+    """
+    check_team_name(name)
+    before = team.name
+    if name == before:
+        return False
+    if before == DEFAULT_TEAM:
+        raise Conflict(KEEPS_NAME)
+    team.name = name
+    try:
+        session.flush()
+    except IntegrityError as err:
+        session.rollback()
+        raise Conflict(f"A team called {name} exists already.") from err
+    audit.record("team.rename", audit.SUCCESS, target=f"team {team.id}", team_id=team.id,
+                 detail={"before": before, "after": name})
+    session.commit()
+    return True
+
+
+def setup_count(session: Session, team_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Setup).where(Setup.team_id == team_id)) or 0
+
+
+def delete_team(session: Session, team: Team) -> None:
+    """Delete an empty team; its memberships go with it.
+
+    :raise Conflict: the team is the default one, or it owns setups (move them to another team first)
+    """
+    if team.name == DEFAULT_TEAM:
+        raise Conflict(NOT_DELETED)
+    owned = setup_count(session, team.id)
+    if owned:
+        raise Conflict(f"{team.name} owns {owned} {'setup' if owned == 1 else 'setups'}: move "
+                       f"{'it' if owned == 1 else 'them'} to another team first.")
+    gone = [user.username for _, user in members(session, team.id)]
+    # ON DELETE CASCADE would remove them too; deleting them here keeps this session's view of them true.
+    session.execute(delete(Membership).where(Membership.team_id == team.id))
+    session.delete(team)
+    try:
+        session.flush()
+    except IntegrityError as err:  # a setup moved into it meanwhile
+        session.rollback()
+        raise Conflict(f"{team.name} owns setups now: move them to another team first.") from err
+    audit.record("team.delete", audit.SUCCESS, target=f"team {team.id}", team_id=team.id,
+                 detail={"name": team.name, "members": gone})
+    session.commit()
+    log.info("Team %s (%s) deleted with %s memberships", team.id, team.name, len(gone))
 
 
 def add_member(session: Session, team: Team, user: User, role: str) -> Membership:

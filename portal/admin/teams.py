@@ -1,4 +1,7 @@
-"""Admin views of teams: create teams, add members, change their roles, remove them (each audited)."""
+"""Admin views of teams: create, rename and delete teams; add members, change their roles, remove them.
+
+Each change is audited (portal/memberships.py).
+"""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -8,7 +11,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import ValidationError
 
-from core.models import Membership, Role, Team, User
+from core.models import DEFAULT_TEAM, Membership, Role, Team, User
 from core.validation import InvalidValue
 from portal import memberships
 from portal.admin import bp
@@ -68,7 +71,8 @@ def render_teams(form: TeamForm, status: int = 200):
     return render_template("admin/teams.html", teams=memberships.teams(get_session()), form=form), status
 
 
-def render_team(team: Team, form: MemberForm | None = None, status: int = 200):
+def render_team(team: Team, form: MemberForm | None = None, status: int = 200,
+                rename: TeamForm | None = None):
     session = get_session()
     members = memberships.members(session, team.id)
     in_team = {user.id for _, user in members}
@@ -76,8 +80,11 @@ def render_team(team: Team, form: MemberForm | None = None, status: int = 200):
                   if u.id not in in_team]
     form = form or MemberForm(formdata=None)
     form.username.choices = [SelectChoice(u.username, u.username) for u in candidates]
+    rename = rename or TeamForm(formdata=None, data={"name": team.name})
     return render_template("admin/team.html", team=team, members=members, form=form, role_form=RoleForm,
-                           has_candidates=bool(candidates)), status
+                           has_candidates=bool(candidates), rename=rename,
+                           is_default=team.name == DEFAULT_TEAM,
+                           setups=memberships.setup_count(session, team.id)), status
 
 
 @bp.get("/teams")
@@ -105,6 +112,40 @@ def create_team():
 @permission_required("teams.manage")
 def team(team_id: int):
     return render_team(find_team(team_id))
+
+
+@bp.post("/teams/<int:team_id>/rename")
+@permission_required("teams.manage")
+def rename_team(team_id: int):
+    team = find_team(team_id)
+    form = TeamForm()
+    if not form.validate_on_submit():
+        return render_team(team, rename=form, status=422)
+    before = team.name
+    try:
+        renamed = memberships.rename_team(get_session(), team, form.name.data)
+    except memberships.Conflict as err:
+        form.name.errors.append(str(err))
+        return render_team(find_team(team_id), rename=form, status=409)
+    if renamed:
+        flash(f"Team {before} is now called {team.name}.", "success")
+    return redirect(url_for("admin.team", team_id=team.id))
+
+
+@bp.post("/teams/<int:team_id>/delete")
+@permission_required("teams.manage")
+def delete_team(team_id: int):
+    team = find_team(team_id)
+    if not FlaskForm(formdata=request.form).validate_on_submit():
+        return redirect(url_for("admin.team", team_id=team.id))
+    name = team.name
+    try:
+        memberships.delete_team(get_session(), team)
+    except memberships.Conflict as err:
+        flash(str(err), "error")
+        return render_team(find_team(team_id), status=409)
+    flash(f"Team {name} is deleted; its members lost their role in it.", "success")
+    return redirect(url_for("admin.teams"))
 
 
 @bp.post("/teams/<int:team_id>/members")

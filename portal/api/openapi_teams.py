@@ -26,6 +26,8 @@ def schemas(id_schema: dict[str, Any]) -> dict[str, Any]:
                      "properties": {"teams": {"type": "array", "items": _ref("Team")}}},
         "TeamCreate": {"type": "object", "additionalProperties": False, "required": ["name"],
                        "properties": {"name": name}},
+        "TeamRename": {"type": "object", "additionalProperties": False, "required": ["name"],
+                       "properties": {"name": name}},
         "Member": {"type": "object", "required": ["user_id", "username", "role", "since"],
                    "properties": {"user_id": id_schema, "username": {"type": "string"}, "role": ROLE, "since": TIME}},
         "MemberList": {"type": "object", "required": ["members"],
@@ -55,6 +57,18 @@ def paths(setup_id: list[dict[str, Any]], id_parameter: Any, json: Any, errors: 
         "/api/v1/teams/{team_id}": {
             "get": {"operationId": "getTeam", "parameters": team_id,
                     "responses": {"200": json(_ref("Team"), "The team."), **errors("401", "404")}},
+            "patch": {"operationId": "renameTeam", "parameters": team_id, "requestBody": body("TeamRename"),
+                      "description": "Rename the team (admins only); audited. 409: the name is taken, or "
+                                     "the team is the default one (setups saved without a team land in it "
+                                     "by its name).",
+                      "responses": {"200": json(_ref("Team"), "The renamed team."),
+                                    **errors("400", "401", "403", "404", "409", "422")}},
+            "delete": {"operationId": "deleteTeam", "parameters": team_id,
+                       "description": "Delete an empty team (admins only); its memberships go, its audit "
+                                      "entries stay. 409: the team owns setups (move them first), or it is "
+                                      "the default team.",
+                       "responses": {"204": {"description": "Deleted."},
+                                     **errors("401", "403", "404", "409")}},
         },
         "/api/v1/teams/{team_id}/members": {
             "get": {"operationId": "listMembers", "parameters": team_id,

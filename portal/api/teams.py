@@ -1,4 +1,5 @@
-"""JSON API of teams and memberships: everyone reads their own teams; admins create teams and manage members.
+"""JSON API of teams and memberships: everyone reads their own teams; admins create, rename and delete teams
+and manage members.
 
 A membership changed here takes effect on the member's next request, with their sessions and API
 tokens alike (portal/security.py reads memberships per request).
@@ -85,6 +86,31 @@ def create_team():
 @team_required()
 def get_team(team_id: int):
     return team_json(get_session().get(Team, team_id))
+
+
+@bp.patch("/teams/<int:team_id>")
+@team_required("teams.manage")
+def rename_team(team_id: int):
+    """Rename the team: ``{"name": "payments"}``; the default team keeps its name."""
+    body = fields({"name"}, {"name"})
+    name = checked(memberships.check_team_name, body["name"], "name")
+    team = get_session().get(Team, team_id)
+    try:
+        memberships.rename_team(get_session(), team, name)
+    except memberships.Conflict as err:
+        raise ApiError(409, {"name": [str(err)]}) from err
+    return team_json(team)
+
+
+@bp.delete("/teams/<int:team_id>")
+@team_required("teams.manage")
+def delete_team(team_id: int):
+    """Delete an empty team and its memberships; not the default team, nor one that owns setups."""
+    try:
+        memberships.delete_team(get_session(), get_session().get(Team, team_id))
+    except memberships.Conflict as err:
+        raise ApiError(409, {"team": [str(err)]}) from err
+    return "", 204
 
 
 @bp.get("/teams/<int:team_id>/members")

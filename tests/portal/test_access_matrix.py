@@ -46,9 +46,11 @@ RULES: dict[tuple[str, str], list[str]] = {
     ("setup", "production.approve"): ["approvals.decide", "api.decide_approval"],
     ("setup", "setup.transfer"): ["setups.transfer", "api.transfer_setup"],
     ("team", "setup.view"): ["api.get_team", "api.list_members"],
-    ("team", "teams.manage"): ["api.add_member", "api.change_member", "api.remove_member"],
+    ("team", "teams.manage"): ["api.rename_team", "api.delete_team", "api.add_member", "api.change_member",
+                               "api.remove_member"],
     ("any team", "teams.manage"): ["api.create_team", "admin.teams", "admin.create_team", "admin.team",
-                                   "admin.add_member", "admin.change_member", "admin.remove_member"],
+                                   "admin.rename_team", "admin.delete_team", "admin.add_member",
+                                   "admin.change_member", "admin.remove_member"],
     ("any team", "users.manage"): ["admin.users", "admin.create_user", "admin.edit_user", "admin.sign_out_everywhere"],
     ("any team", "audit.view"): ["admin.audit_log"],
 }

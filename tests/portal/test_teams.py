@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from core.models import ApprovalDecision, ApprovalVote, AuditEntry, Membership, Setup, Team, User
-from portal import tokens
+from portal import memberships, tokens
 from portal.db import get_session
 from tests.portal import factories
 from tests.portal.helpers import default_team, field_errors, fill, submit
@@ -176,6 +176,97 @@ def test_admin_pages_create_a_team_and_manage_its_members(client, auth, users, m
     assert actions == ["team.create", "team.member_add", "team.member_role", "team.member_remove"]
 
 
+def test_admin_pages_rename_a_team_and_delete_it_once_empty(client, auth, users, make_user, make_setup, db,
+                                                            beta):
+    bea = make_user("bea", "viewer", team="beta")
+    setup_id = make_setup(team="beta")
+    auth.login("admin")
+    page = f"/admin/teams/{beta}"
+    taken = submit(client, page, {"name": "default"}, action=f"{page}/rename")
+    assert taken.status_code == 409
+    assert field_errors(taken.get_data(as_text=True))["name"] == ["A team called default exists already."]
+    assert submit(client, page, {"name": "Beta!"}, action=f"{page}/rename").status_code == 422
+    assert submit(client, page, {"name": "payments"}, action=f"{page}/rename").status_code == 302
+    db.expire_all()
+    assert db.get(Team, beta).name == "payments"
+    assert "Team payments" in client.get(page).get_data(as_text=True)
+    refused = submit(client, page, {}, action=f"{page}/delete")
+    assert refused.status_code == 409 and "payments owns 1 setup: move it to another team first." in \
+        refused.get_data(as_text=True)
+    assert 'action="/admin/teams/%d/delete"' % beta not in client.get(page).get_data(as_text=True)
+    submit(client, f"/setups/{setup_id}/settings", {"team_id": str(default_team(db))},
+           action=f"/setups/{setup_id}/transfer")
+    deleted = submit(client, page, {}, action=f"{page}/delete")
+    assert deleted.status_code == 302 and deleted.headers["Location"] == "/admin/teams"
+    db.expire_all()
+    assert db.get(Team, beta) is None
+    assert db.scalar(select(Membership).where(Membership.user_id == bea)) is None
+    assert client.get(page).status_code == 404
+    changes = AuditEntry.action.in_(["team.rename", "team.delete"])
+    entries = db.execute(select(AuditEntry.action, AuditEntry.detail)
+                         .where(AuditEntry.team_id == beta, changes).order_by(AuditEntry.id))
+    assert [tuple(row) for row in entries] == [("team.rename", {"before": "beta", "after": "payments"}),
+                                               ("team.delete", {"name": "payments", "members": ["bea"]})]
+
+
+def test_the_default_team_keeps_its_name_and_cannot_be_deleted(client, auth, users, db):
+    default = default_team(db)
+    auth.login("admin")
+    page = client.get(f"/admin/teams/{default}").get_data(as_text=True)
+    assert "keeps its name and cannot be deleted" in page and f"/admin/teams/{default}/delete" not in page
+    refused = submit(client, f"/admin/teams/{default}", {}, action=f"/admin/teams/{default}/delete")
+    assert refused.status_code == 409
+    assert db.get(Team, default).name == "default"
+
+
+def test_the_api_renames_and_deletes_teams_with_a_clear_4xx_for_each_refusal(app, users, make_user,
+                                                                            make_setup, db, beta):
+    api, admin = app.test_client(), bearer(app, users["admin"])
+    default = default_team(db)
+
+    def said(response) -> tuple[int, dict]:
+        return response.status_code, response.get_json() if response.status_code != 204 else {}
+
+    assert said(api.patch(f"/api/v1/teams/{beta}", json={"name": "default"}, headers=admin)) == (
+        409, {"errors": {"name": ["A team called default exists already."]}})
+    assert said(api.patch(f"/api/v1/teams/{default}", json={"name": "main"}, headers=admin)) == (
+        409, {"errors": {"name": [memberships.KEEPS_NAME]}})
+    assert api.patch(f"/api/v1/teams/{beta}", json={"name": "Beta"}, headers=admin).status_code == 422
+    assert api.patch(f"/api/v1/teams/{beta}", json={"name": 7}, headers=admin).status_code == 422
+    assert api.patch(f"/api/v1/teams/{beta}", json={"name": "b", "x": 1}, headers=admin).status_code == 422
+    renamed = api.patch(f"/api/v1/teams/{beta}", json={"name": "billing"}, headers=admin)
+    assert renamed.status_code == 200 and renamed.get_json()["name"] == "billing"
+    assert said(api.delete(f"/api/v1/teams/{default}", headers=admin)) == (
+        409, {"errors": {"team": [memberships.NOT_DELETED]}})
+    setups = [make_setup(team="billing", name=name) for name in ("orders-api", "billing-api")]
+    assert said(api.delete(f"/api/v1/teams/{beta}", headers=admin)) == (
+        409, {"errors": {"team": ["billing owns 2 setups: move them to another team first."]}})
+    for setup_id in setups:
+        moved = api.post(f"/api/v1/setups/{setup_id}/transfer", json={"team_id": default}, headers=admin)
+        assert moved.status_code == 200
+    member = make_user("bea", "operator", team="billing")
+    assert api.delete(f"/api/v1/teams/{beta}", headers=bearer(app, member)).status_code == 403
+    assert api.delete(f"/api/v1/teams/{beta}", headers=bearer(app, users["operator"])).status_code == 404
+    assert api.delete(f"/api/v1/teams/{beta}", headers=admin).status_code == 204
+    assert api.get(f"/api/v1/teams/{beta}", headers=admin).status_code == 404
+    assert api.delete(f"/api/v1/teams/{beta}", headers=admin).status_code == 404
+    assert db.scalar(select(Membership).where(Membership.user_id == member)) is None
+
+
+def test_a_team_made_after_one_was_deleted_does_not_inherit_its_audit_entries(app, client, auth, users,
+                                                                              make_user, db):
+    api, admin = app.test_client(), bearer(app, users["admin"])
+    old = api.post("/api/v1/teams", json={"name": "old"}, headers=admin).get_json()["id"]
+    api.post(f"/api/v1/teams/{old}/members", json={"username": "viewer", "role": "viewer"}, headers=admin)
+    assert api.delete(f"/api/v1/teams/{old}", headers=admin).status_code == 204
+    new = api.post("/api/v1/teams", json={"name": "new"}, headers=admin).get_json()["id"]
+    assert new != old  # SQLite would hand out the highest id plus one again
+    make_user("nat", "viewer", team="new")
+    auth.login("nat")
+    log = client.get("/admin/audit").get_data(as_text=True)
+    assert "team.create" in log and f"team {old}" not in log
+
+
 def test_a_team_nobody_can_join_yet_says_why_and_links_the_users_page(client, auth, make_user, db):
     make_user("admin", "admin", team=None)
     auth.login("admin")
@@ -185,12 +276,14 @@ def test_a_team_nobody_can_join_yet_says_why_and_links_the_users_page(client, au
     assert "No user can be added" in page and 'href="/admin/users"' in page
 
 
-# Requests of every kind that name one setup, through the API (the pages share the same decorator).
+# Requests of every kind that name one setup, through the API (the pages share the same decorator), and
+# those that name one team: a member (none is an admin here) may read their team but not rename or delete it.
 REQUESTS = [("GET", "/api/v1/setups/{}"), ("PATCH", "/api/v1/setups/{}"), ("POST", "/api/v1/setups/{}/plan"),
             ("GET", "/api/v1/setups/{}/operations"), ("POST", "/api/v1/setups/{}/teardown"),
             ("GET", "/api/v1/pipelines/{}"), ("POST", "/api/v1/pipelines/{}/releases"),
             ("POST", "/api/v1/pipelines/{}/stop"), ("GET", "/api/v1/pipelines/{}/approval"),
-            ("POST", "/api/v1/pipelines/{}/approval")]
+            ("POST", "/api/v1/pipelines/{}/approval"), ("GET", "/api/v1/teams/{}/members"),
+            ("PATCH", "/api/v1/teams/{}"), ("DELETE", "/api/v1/teams/{}")]
 ROLE = st.sampled_from(["operator", "approver", "viewer"])
 
 
@@ -218,9 +311,16 @@ def test_random_memberships_and_requests_never_reach_another_teams_setup(app, db
             db.add_all(Membership(team_id=team_ids[t], user_id=user, role=role) for t, role in teams.items())
         db.commit()
         for who, (method, path), which in calls:
-            answer = api.open(path.format(setups[which]), method=method, json={}, headers=heads[who])
+            on_team = path.startswith("/api/v1/teams/")
+            body = {"name": f"renamed-{which}"} if method == "PATCH" and on_team else {}
+            answer = api.open(path.format((team_ids if on_team else setups)[which]), method=method, json=body,
+                              headers=heads[who])
             if which not in memberships[who]:
                 assert answer.status_code == 404, (memberships, who, method, path, which, answer.status_code)
+            elif on_team and method != "GET":
+                assert answer.status_code == 403, (memberships, who, method, path, which, answer.status_code)
+        db.expire_all()
+        assert [db.get(Team, team).name for team in team_ids] == list(names)
         for who in range(3):
             seen = {s["id"] for s in api.get("/api/v1/setups", headers=heads[who]).get_json()["setups"]}
             shown = {p["setup_id"] for p in api.get("/api/v1/pipelines", headers=heads[who]).get_json()["pipelines"]}
