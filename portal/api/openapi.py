@@ -82,14 +82,21 @@ def _input_properties() -> dict[str, Any]:
                                "pattern": "^(" + v.GITHUB_OWNER.pattern + "/" + v.GITHUB_REPOSITORY.pattern + ")?$",
                                "description": "GitHub only: owner/repo."},
         "approval_email": {"type": "string", "maxLength": 254, "description": "An e-mail address, or empty."},
+        # OpenAPI 3.0 (the version declared) has no propertyNames or patternProperties: a rule on keys is
+        # written in the description and enforced by the server (a 422 under the field's name).
         "tags": {"type": "object", "maxProperties": v.TAG_COUNT_MAX,
-                 "propertyNames": {"minLength": 1, "maxLength": v.TAG_KEY_MAX},
                  "additionalProperties": {"type": "string", "maxLength": v.TAG_VALUE_MAX},
                  "description": "Tags of the stacks the portal creates (APP-deploy-dependencies, APP-pipeline). "
-                                "The application stacks' tags come from sample_app/config/<stage>.json."},
+                                f"Each key is 1 to {v.TAG_KEY_MAX} characters (letters, digits, spaces and "
+                                "_ . : / = + - @), not starting with " + " or ".join(v.RESERVED_TAG_PREFIXES)
+                                + "; other keys are refused with 422 under tags. The application stacks' "
+                                "tags come from sample_app/config/<stage>.json."},
         "stage_parameters": {"type": "object", "additionalProperties": False,
                              "properties": {name: stage for name in v.STAGES}},
-        "access": {"type": "object", "propertyNames": {"pattern": r"^[0-9]{12}$"}, "additionalProperties": access},
+        "access": {"type": "object", "additionalProperties": access,
+                   "description": "How the portal reaches each of the setup's distinct accounts, keyed by "
+                                  "the 12-digit account id; a key that is not one of the setup's accounts is "
+                                  "refused with 422 under access.<key>."},
         "two_person_approval": {"type": "boolean", "default": False,
                                 "description": "Production needs two distinct approvers: the first approval is "
                                                "recorded, the second (by someone else) is sent."},
