@@ -194,14 +194,20 @@ def staleness(emulator: Emulator, url: str, cookie: str, path: str, pushes: int)
 
 
 def render(result: dict[str, Any]) -> str:
-    lines = ["| viewers | requests | failures | req/s | p50 ms | p95 ms | p99 ms | CodePipeline calls/min | CPU s |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| viewers | requests | failures | req/s | p50 ms | p95 ms | p99 ms | portal CPU ms/request "
+             "| CodePipeline calls/min | CPU s | load average |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
     for s in result["scenarios"]:
         load = s.get("load") or {}
-        lines.append(f"| {s['viewers']} | {load.get('requests', 0)} | {load.get('failures', 0)} | "
+        requests_made = load.get("requests", 0)
+        # What one answer costs the portal, whatever else the machine does: the figure to compare runs by.
+        per_request = (f"{s['cpu_seconds'].get('gunicorn', 0) * 1000 / requests_made:.2f}" if requests_made else "–")
+        averages = s.get("load_average")
+        lines.append(f"| {s['viewers']} | {requests_made} | {load.get('failures', 0)} | "
                      f"{load.get('rps', 0):.0f} | {load.get('p50_ms', 0):.0f} | {load.get('p95_ms', 0):.0f} | "
-                     f"{load.get('p99_ms', 0):.0f} | {s['codepipeline_calls_per_minute']:.1f} | "
-                     + ", ".join(f"{k} {v}" for k, v in s["cpu_seconds"].items()) + " |")
+                     f"{load.get('p99_ms', 0):.0f} | {per_request} | {s['codepipeline_calls_per_minute']:.1f} | "
+                     + ", ".join(f"{k} {v}" for k, v in s["cpu_seconds"].items())
+                     + (f" | {averages[0]:.1f} → {averages[1]:.1f} |" if averages else " | – |"))
     lags = result["staleness_seconds"]
     lines.append("")
     lines.append(f"State change → open page (polling every 2 s), {len(lags)} pushes: "
@@ -248,6 +254,7 @@ def main() -> None:
             if viewers == 0:
                 time.sleep(35)  # the previous viewers' interest runs out
             emulator.reset_stats()
+            load_before = os.getloadavg()[0]  # what else the machine was doing: the run's context
             started = time.monotonic()
             cpu_before = {name: p.cpu_seconds() for name, p in processes.items()}
             locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -262,7 +269,7 @@ def main() -> None:
                                   - locust_before.ru_utime - locust_before.ru_stime, 1)
             scenarios.append({"viewers": viewers, "load": load, "codepipeline_calls": calls,
                               "codepipeline_calls_per_minute": calls / minutes, "minutes": minutes,
-                              "cpu_seconds": cpu})
+                              "cpu_seconds": cpu, "load_average": [load_before, os.getloadavg()[0]]})
             logger.info("%s viewers: %s, %s CodePipeline calls", viewers, load, calls)
         lags = staleness(emulator, url, cookie, path, options.pushes)
         result = {"scenarios": scenarios, "staleness_seconds": lags, "seconds": options.seconds,
