@@ -57,6 +57,21 @@ def members(session: Session, team_id: int) -> list[tuple[Membership, User]]:
                                 .where(Membership.team_id == team_id).order_by(User.username)))
 
 
+def roles_by_user(session: Session, user_ids: list[int] | None = None) -> dict[int, list[tuple[Team, str]]]:
+    """Each user's (team, role) pairs by team name, for every user or those of ``user_ids``.
+
+    What a non-admin may do comes from these alone: their global role says only that they are no admin.
+    """
+    query = (select(Membership.user_id, Team, Membership.role).join(Team, Team.id == Membership.team_id)
+             .order_by(Team.name))
+    if user_ids is not None:
+        query = query.where(Membership.user_id.in_(user_ids))
+    found: dict[int, list[tuple[Team, str]]] = {}
+    for user_id, team, role in session.execute(query):
+        found.setdefault(user_id, []).append((team, str(role)))
+    return found
+
+
 def user_named(username: str):
     return select(User).where(User.username == username)
 

@@ -8,11 +8,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from core.models import AuditEntry, Membership, Role, Team, User
+from core.models import AuditEntry, Role, Team, User
 from portal import accounts, audit, memberships, params, sessions
 from portal.access import visible_teams
 from portal.admin import bp
-from portal.admin.forms import EditUserForm, NewUserForm
+from portal.admin.forms import EditUserForm, NewUserForm, shown_access, stored_role
 from portal.db import get_by_id, get_session
 from portal.security import permission_required
 
@@ -21,11 +21,27 @@ log = logging.getLogger(__name__)
 AUDIT_PAGE_SIZE = 50
 
 
+@bp.app_template_global()
+def my_team_roles() -> list[tuple[str, str]]:
+    """The signed-in user's (team name, role) pairs, for the header (a non-admin's global role grants none)."""
+    if not current_user.is_authenticated or not current_user.teams:
+        return []
+    names = dict(get_session().execute(select(Team.id, Team.name).where(
+        Team.id.in_([team for team, _ in current_user.teams]))).all())
+    return sorted((names[team], role) for team, role in current_user.teams if team in names)
+
+
+def render_users(form: NewUserForm, status: int = 200):
+    db = get_session()
+    rows = db.scalars(select(User).order_by(User.username)).all()
+    return render_template("admin/users.html", users=rows, form=form,
+                           team_roles=memberships.roles_by_user(db)), status
+
+
 @bp.get("/users")
 @permission_required("users.manage")
 def users():
-    rows = get_session().scalars(select(User).order_by(User.username)).all()
-    return render_template("admin/users.html", users=rows, form=NewUserForm(formdata=None))
+    return render_users(NewUserForm(formdata=None))
 
 
 @bp.post("/users")
@@ -35,19 +51,24 @@ def create_user():
     db = get_session()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(db, form.username.data, form.password.data, form.role.data)
+            user = accounts.create_user(db, form.username.data, form.password.data,
+                                        stored_role(form.role.data))
         except accounts.UsernameTaken as err:
             form.username.errors.append(str(err))
         else:
             audit.record("user.create", audit.SUCCESS, target=user.username, detail={"role": user.role})
             db.commit()
-            flash(f"User {user.username} is created with the role {user.role}.", "success")
+            if user.role == Role.ADMIN:
+                flash(f"User {user.username} is created as an admin.", "success")
+            else:
+                flash(f"User {user.username} is created; they see no setup until you add them to a team.",
+                      "success")
             return redirect(url_for("admin.users"))
     db.rollback()
-    audit.record("user.create", audit.FAILED, target=form.username.data or "", detail={"fields": sorted(form.errors)})
+    audit.record("user.create", audit.FAILED, target=form.username.data or "",
+                 detail={"fields": sorted(form.errors)})
     db.commit()
-    rows = db.scalars(select(User).order_by(User.username)).all()
-    return render_template("admin/users.html", users=rows, form=form), 422
+    return render_users(form, 422)
 
 
 def find_user(user_id: int) -> User:
@@ -63,8 +84,7 @@ def find_user(user_id: int) -> User:
 
 def render_user(user: User, form: EditUserForm):
     db = get_session()
-    teams = db.execute(select(Team, Membership.role).join(Membership, Membership.team_id == Team.id)
-                       .where(Membership.user_id == user.id).order_by(Team.name)).tuples().all()
+    teams = memberships.roles_by_user(db, [user.id]).get(user.id, [])
     return render_template("admin/user.html", user=user, form=form, teams=teams,
                            live_sessions=sessions.count_live(db, user.id))
 
@@ -74,7 +94,7 @@ def render_user(user: User, form: EditUserForm):
 def edit_user(user_id: int):
     db = get_session()
     user = find_user(user_id)
-    form = EditUserForm(data={"role": user.role, "is_active": user.is_active})
+    form = EditUserForm(data={"role": shown_access(user.role), "is_active": user.is_active})
     if not form.validate_on_submit():
         return render_user(user, form), 422 if form.is_submitted() else 200
     if user.id == current_user.id and (form.role.data != Role.ADMIN.value or not form.is_active.data):
@@ -84,7 +104,7 @@ def edit_user(user_id: int):
         form.role.errors.append("You cannot remove your own admin role or deactivate yourself; ask another admin.")
         return render_user(user, form), 422
     before = {"role": user.role, "is_active": user.is_active}
-    user.role, user.is_active = form.role.data, form.is_active.data
+    user.role, user.is_active = stored_role(form.role.data, str(user.role)), form.is_active.data
     if not user.is_active:
         # Ended now, not only refused while inactive: reactivation must not bring old cookies back.
         sessions.end_all(db, user.id)
@@ -137,4 +157,5 @@ def audit_log():
     actions = db.scalars(actions_query).all()
     team_names = {t.id: t.name for t in memberships.teams(db, teams)}
     return render_template("admin/audit.html", entries=entries, actor=actor, action=action, actions=actions,
-                           team=team, team_names=team_names, page=page, pages=max(1, math.ceil(total / AUDIT_PAGE_SIZE)), total=total)
+                           team=team, team_names=team_names, page=page,
+                           pages=max(1, math.ceil(total / AUDIT_PAGE_SIZE)), total=total)

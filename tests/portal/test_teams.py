@@ -2,6 +2,8 @@
 the two-person rule counting the team's approvers, and a property test that no request reaches another team."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,7 +13,9 @@ from core.models import ApprovalDecision, ApprovalVote, AuditEntry, Membership, 
 from portal import memberships, tokens
 from portal.db import get_session
 from tests.portal import factories
-from tests.portal.helpers import default_team, field_errors, fill, submit
+from tests.portal.helpers import (PASSWORD, TEST_BROKER_URL, TEST_SECRET, default_team, field_errors, fill,
+                                  submit)
+from tests.portal.live import chromium_page, serve_portal
 from tests.portal.test_pipelines import EXECUTION, seed_snapshot
 
 
@@ -267,6 +271,55 @@ def test_a_team_made_after_one_was_deleted_does_not_inherit_its_audit_entries(ap
     assert "team.create" in log and f"team {old}" not in log
 
 
+def access_cell(page: str, username: str) -> str:
+    cell = page.split(f"<td>{username}</td>", 1)[1].split('<td class="access">', 1)[1].split("</td>", 1)[0]
+    return " ".join(re.sub(r"<[^>]+>", "", cell).split())
+
+
+def header(page: str) -> str:
+    return page.split('class="who">', 1)[1].split("</span></span>", 1)[0]
+
+
+def test_pages_show_team_roles_not_a_global_role_that_grants_nothing(client, auth, users, make_user, db,
+                                                                     beta):
+    ann = make_user("ann", "approver", team="beta")  # an "approver" globally, but a viewer in default
+    db.add(Membership(team_id=default_team(db), user_id=ann, role="viewer"))
+    db.commit()
+    make_user("loner", "operator", team=None)
+    auth.login("admin")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert access_cell(page, "ann") == "beta: approver, default: viewer"
+    assert access_cell(page, "loner") == "no team yet" and access_cell(page, "admin") == "admin every team"
+    choices = page.split('id="role"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option[^>]*value="(\w+)"', choices) == ["admin", "member"]
+    edit = client.get(f"/admin/users/{ann}").get_data(as_text=True)
+    assert re.search(r'<option selected value="member">|<option value="member" selected>', edit)
+    assert "approver</option>" not in edit and header(edit).endswith('class="badge">admin')
+    auth.logout()
+    auth.login("ann")
+    assert header(client.get("/").get_data(as_text=True)).count('class="badge"') == 2
+    assert "approver · beta" in header(client.get("/").get_data(as_text=True))
+    auth.logout()
+    auth.login("loner")
+    assert "no team" in header(client.get("/").get_data(as_text=True))
+    assert "operator" not in header(client.get("/").get_data(as_text=True))
+
+
+def test_a_member_is_created_in_no_team_and_keeps_the_stored_role_when_saved_as_a_member(client, auth, users,
+                                                                                         db):
+    auth.login("admin")
+    created = submit(client, "/admin/users", {"username": "ann", "role": "member",
+                                              "password": "a long enough password"}, follow_redirects=True)
+    assert "they see no setup until you add them to a team" in created.get_data(as_text=True)
+    ann = db.scalar(select(User).where(User.username == "ann"))
+    assert (ann.role, db.scalar(select(Membership).where(Membership.user_id == ann.id))) == ("viewer", None)
+    assert fill(client, f"/admin/users/{users['operator']}", role="member").status_code == 302
+    assert fill(client, f"/admin/users/{ann.id}", role="admin").status_code == 302
+    assert fill(client, f"/admin/users/{ann.id}", role="member").status_code == 302
+    db.expire_all()
+    assert db.get(User, users["operator"]).role == "operator" and db.get(User, ann.id).role == "viewer"
+
+
 def test_a_team_nobody_can_join_yet_says_why_and_links_the_users_page(client, auth, make_user, db):
     make_user("admin", "admin", team=None)
     auth.login("admin")
@@ -274,6 +327,35 @@ def test_a_team_nobody_can_join_yet_says_why_and_links_the_users_page(client, au
     team = db.scalar(select(Team).where(Team.name == "payments"))
     page = client.get(f"/admin/teams/{team.id}").get_data(as_text=True)
     assert "No user can be added" in page and 'href="/admin/users"' in page
+
+
+@pytest.mark.browser
+@pytest.mark.both_databases(False)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_audit_filters_labels_and_fields_line_up(tmp_path, broker, width):
+    """Each label sits on its own field, and side by side (wide) the labels and fields are level."""
+    config = {"DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}", "SECRET_KEY": TEST_SECRET,
+              "CELERY_BROKER_URL": TEST_BROKER_URL}
+    with serve_portal(config, operator="olivia") as url, chromium_page(url) as page:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto("/login")
+        page.fill("#username", "olivia")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto("/admin/audit")
+        boxes = {name: (page.locator(f"label[for={name}]").bounding_box(),
+                        page.locator(f"#{name}").bounding_box()) for name in ("actor", "action", "team")}
+        assert page.problems == []
+    for name, (label, field) in boxes.items():
+        assert abs(label["x"] - field["x"]) < 1 and abs(label["width"] - field["width"]) < 1, name
+        assert 0 <= field["y"] - (label["y"] + label["height"]) < 8, name
+    fields = [field for _, field in boxes.values()]
+    assert max(f["height"] for f in fields) - min(f["height"] for f in fields) < 1
+    assert max(f["width"] for f in fields) - min(f["width"] for f in fields) < 1
+    if width == 1280:  # one row: the labels level, the fields level
+        labels = [label for label, _ in boxes.values()]
+        assert max(label["y"] for label in labels) - min(label["y"] for label in labels) < 1
+        assert max(f["y"] for f in fields) - min(f["y"] for f in fields) < 1
 
 
 # Requests of every kind that name one setup, through the API (the pages share the same decorator), and
