@@ -108,7 +108,20 @@ register_hooks("AWS::Events::EventBus", TypeHooks(after_create=_bus_configured, 
                                                   attributes={"Name": lambda bus: bus.name}))
 
 
+def _set_queue_attributes(original: Any, backend: Any, queue_name: str, attributes: dict[str, Any]) -> Any:
+    """SetQueueAttributes changes only the attributes it names, as on AWS; moto sets the policy from
+    the request every time, so a call naming only VisibilityTimeout erased the queue's policy (and
+    EventBridge could no longer deliver). An empty Policy still removes it."""
+    kept = backend.get_queue(queue_name).policy
+    queue = original(backend, queue_name, attributes)
+    if "Policy" not in attributes:
+        queue.policy = kept
+    return queue
+
+
 PATCHES = (
     Patch("moto.events.models:EventBus.physical_resource_id", property(lambda bus: bus.name), Kind.ABSENT,
           "Ref of an AWS::Events::EventBus is its name; moto's model has no physical id"),
+    Patch("moto.sqs.models:SQSBackend.set_queue_attributes", _set_queue_attributes, Kind.FUNCTION,
+          "SetQueueAttributes keeps the attributes it does not name (moto erased the policy)", wraps=True),
 )

@@ -132,3 +132,22 @@ def test_events_stay_in_the_stack_s_account(client):
 def collect_dropped(emulator, n):
     return wait_for(lambda: (d := control(emulator, "events")["dropped"]) and len(d) >= n and d,
                     10, f"{n} dropped deliveries")
+
+
+def test_set_queue_attributes_keeps_the_policy_it_does_not_name(client):
+    """AWS's SetQueueAttributes changes only the attributes in the request: a queue whose visibility
+    timeout changes still lets EventBridge deliver. An empty Policy removes the policy."""
+    url = _forward_to_queue(client)
+    sqs = client("sqs")
+    policy = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "45"})
+
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attributes["Policy"], attributes["VisibilityTimeout"]) == (policy, "45")
+    client("cloudformation").create_stack(StackName="orders", TemplateBody=template(TOPIC))
+    assert statuses(collect(sqs, url, _ended))[-1] == ("stack", "CREATE_COMPLETE")
+
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
+
+    assert "Policy" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
