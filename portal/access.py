@@ -54,7 +54,8 @@ def team_of(kwargs: dict, via: str) -> int | None:
     ident = kwargs[via]
     if not 0 < ident <= MAX_ID:
         return None
-    return get_session().scalar(TEAM_OF_OPERATION if via == "operation_id" else TEAM_OF_SETUP, {"ident": ident})
+    query = TEAM_OF_OPERATION if via == "operation_id" else TEAM_OF_SETUP
+    return get_session().connection().execute(query, {"ident": ident}).scalar()
 
 
 def check(team_id: int | None, permission: str, kind: str, ident: int) -> int:
