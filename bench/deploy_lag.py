@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated: polling (the create scenario and the update scenario, polling "
                              "only, and the awscli peer), events (the update scenario followed from events)")
     parser.add_argument("--render", type=Path, default=None, help="print the table of an existing result file and exit")
+    parser.add_argument("--broker", default=BENCH_REDIS,
+                        help=f"the Redis database the worker and the benchmark share, flushed before and after "
+                             f"(default {BENCH_REDIS}); give another when a second benchmark runs on the machine")
     args = parser.parse_args(argv)
     try:
         args.stacks = [int(n) for n in args.stacks.split(",") if n.strip()]
@@ -103,28 +106,28 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     upgrade(database_url)
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
-    flush_redis(BENCH_REDIS)
+    flush_redis(args.broker)
     templates = snapshot_templates(workdir)
     emulator = worker = None
     results = [{"concurrent": stacks, "pace": args.pace} for stacks in args.stacks]
     try:
         emulator = Emulator(args.pace, workdir / "emulator.log")
         for events in [m == "events" for m in args.modes]:
-            worker = CeleryWorker(emulator.endpoint, database_url, templates, args.pool,
-                                  workdir / f"worker-{'events' if events else 'polling'}.log", events=events,
-                                  dashboard=False)
+            log = workdir / f"worker-{'events' if events else 'polling'}.log"
+            worker = CeleryWorker(emulator.endpoint, database_url, templates, args.pool, log,
+                                  broker=args.broker, events=events, dashboard=False)
             for result in results:
                 stacks = result["concurrent"]
                 if not events:
                     logger.info("scenario: %d stack(s) at once, worker", stacks)
-                    result["worker"] = scenarios.run_worker(emulator, worker, factory, BENCH_REDIS, stacks,
+                    result["worker"] = scenarios.run_worker(emulator, worker, factory, args.broker, stacks,
                                                             f"w{stacks}{tag}", args.timeout)
                     logger.info("scenario: %d stack(s) at once, awscli peer", stacks)
                     result["peer"] = scenarios.run_peer(emulator, templates, stacks, f"p{stacks}{tag}", args.timeout)
                 mode = "events" if events else "polling"
                 logger.info("scenario: %d update(s) at once, worker %s", stacks, mode)
                 result[f"update_{mode}"] = scenarios.run_worker_update(
-                    emulator, worker, factory, BENCH_REDIS, stacks, f"{mode[0]}u{stacks}{tag}", args.timeout)
+                    emulator, worker, factory, args.broker, stacks, f"{mode[0]}u{stacks}{tag}", args.timeout)
             if not worker.process.alive():
                 raise RuntimeError(f"the worker died during the benchmark:\n{worker.process.output()[-3000:]}")
             worker.stop()
@@ -134,7 +137,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             worker.stop()
         if emulator is not None:
             emulator.stop()
-        flush_redis(BENCH_REDIS)
+        flush_redis(args.broker)
         engine.dispose()
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import lifecycle
@@ -57,17 +57,31 @@ def source(session: Session, setup_id: int) -> Source | None:
 
 def sources(session: Session) -> list[Source]:
     """The queues of the deployed setups and of those being torn down (until the queue goes with
-    the build stack, the first one deleted)."""
-    tearing_down = session.scalars(select(Operation.setup_id).where(
+    the build stack, the first one deleted).
+
+    One query for all of them: the consumer asks every few seconds, and a query per setup was
+    most of its main-thread time with a hundred setups.
+    """
+    tearing_down = select(Operation.setup_id).where(
         Operation.kind == OperationKind.TEARDOWN.value,
-        Operation.status.in_((OperationStatus.RUNNING.value, OperationStatus.WAITING.value))))
+        Operation.status.in_((OperationStatus.RUNNING.value, OperationStatus.WAITING.value)))
+    wanted = set(lifecycle.deployed_setup_ids(session)) | set(session.scalars(tearing_down))
+    if not wanted:
+        return []
+    applied = (select(Operation.setup_id, func.max(Operation.id).label("op_id"))
+               .where(Operation.kind == OperationKind.APPLY.value,
+                      Operation.status == OperationStatus.SUCCEEDED.value, Operation.setup_id.in_(wanted))
+               .group_by(Operation.setup_id).subquery())
+    build = (StackRecord.operation_id == applied.c.op_id) & (StackRecord.role == StackRole.BUILD.value)
+    rows = session.execute(
+        select(applied.c.setup_id, applied.c.op_id, StackRecord.outputs, StackRecord.account_id,
+               StackRecord.region)
+        .join(Setup, Setup.id == applied.c.setup_id).join(StackRecord, build).order_by(applied.c.setup_id))
     found = []
-    for setup_id in sorted(set(lifecycle.deployed_setup_ids(session)) | set(tearing_down)):
-        if session.get(Setup, setup_id) is None:
-            continue
-        queue = source(session, setup_id)
-        if queue is not None:
-            found.append(queue)
+    for setup_id, operation_id, outputs, account_id, region in rows:
+        url = (outputs or {}).get(QUEUE_OUTPUT)
+        if url:
+            found.append(Source(setup_id, operation_id, str(url), account_id, region))
     return found
 
 

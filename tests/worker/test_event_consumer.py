@@ -7,7 +7,10 @@ CloudFormation's DescribeStackEvents holds for that operation, each event once.
 """
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +20,7 @@ from core.times import as_utc
 from tests.waiting import wait_for
 from tests.worker.conftest import BUILD, STAGING, account_client, by_stack, control
 from tests.worker.helpers import change_setup
-from worker import event_flow, tasks
+from worker import event_consumer, event_flow, tasks
 from worker.event_consumer import Reader, handle
 from worker.event_store import from_bus
 from worker.events import fetch_new_events
@@ -48,15 +51,74 @@ def deployed(aws_env, make_setup, run_plan, run_apply, worker_db):
 def reader(worker_db, driver):
     """Start a reader thread on a source (hand-overs go to the test's driver); stopped after the test."""
     started: list[Reader] = []
+    event_consumer.forget_clients()  # the emulator was reset: its credentials of an earlier test are gone
 
     def start(source, **kwargs):
-        started.append(Reader(worker_db, source, lambda follows: [driver.schedule(f) for f in follows],
-                              wait=1, **kwargs).start())
+        kwargs.setdefault("send", lambda follows: [driver.schedule(f) for f in follows])
+        started.append(Reader(worker_db, source, wait=1, **kwargs).start())
         return started[-1]
 
     yield start
     for one in started:
         one.stop(join=True)
+    event_consumer.forget_clients()
+
+
+class Gate:
+    """A TCP hop between the readers and the emulator that the test can shut: then the queue's
+    endpoint refuses connections and the one a long poll holds is reset, as when the network
+    to SQS goes away. A real socket, so botocore meets a real connection error."""
+
+    def __init__(self, target: str) -> None:
+        parsed = urlparse(target)
+        self.target = (parsed.hostname, parsed.port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.open = True
+        self.links: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while self.open:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.links += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for one in (source, sink):
+                try:
+                    one.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def shut(self) -> None:
+        self.open = False
+        self.listener.close()
+        for link in self.links:
+            try:
+                link.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def queue_events_stored(worker_db, apply_id, count):
+    """Whether the build stack of the apply has at least ``count`` events stored from the queue."""
+    with worker_db() as session:
+        return session.scalar(select(func.count()).select_from(StackEvent).join(StackRecord).where(
+            StackRecord.operation_id == apply_id, StackRecord.role == "build",
+            StackEvent.event_id.startswith("evb:"))) >= count
 
 
 def newest_stored(operation, key):
@@ -172,20 +234,31 @@ def test_teardown_follows_the_build_stack_from_events_until_its_queue_goes(deplo
     assert_same_history_as_cloudformation(record, newest_stored(first, BUILD_STACK))
 
 
-def test_queue_deleted_mid_apply_falls_back_to_polling(deployed, reader, worker_db, run_plan, run_apply,
-                                                       make_operation, driver):
-    setup_id, first, source = deployed
-    reader(source)
+def start_update(worker_db, run_plan, make_operation, driver, aws_env, setup_id):
+    """Plan an update of the build stack, apply it until its change set is executed; its events
+    then come every 0.4 s (7 of them), so the test acts while the stack runs."""
     change_setup(worker_db, setup_id, branch="release")
     plan = run_plan(setup_id)
+    control(aws_env, "pace", {"seconds": 0.4})
     apply_id = make_operation(setup_id, OperationKind.APPLY, plan_id=plan.id)
     tasks.apply_setup(apply_id)
+    driver.run(apply_id, until=lambda op: by_stack(op)[BUILD_STACK].detail.get("executed"))
+    wait_for(lambda: queue_events_stored(worker_db, apply_id, 2), 10, "two of the update's queued events")
+    return apply_id
 
-    def halfway(operation):
-        record = by_stack(operation)[BUILD_STACK]
-        return record.phase == "executing" and len(record.events) >= 3
 
-    driver.run(apply_id, until=halfway)
+def assert_ended_after(record, moment):
+    """The stack's own final event came after ``moment``: what the test did happened mid-apply."""
+    final = max((e for e in record.events if e.logical_id == record.stack_name), key=lambda e: e.timestamp)
+    assert as_utc(final.timestamp).timestamp() > moment, "the stack had ended before the queue went"
+
+
+def test_queue_deleted_mid_apply_falls_back_to_polling(deployed, reader, worker_db, run_plan, make_operation,
+                                                       driver, aws_env):
+    setup_id, first, source = deployed
+    reader(source)
+    apply_id = start_update(worker_db, run_plan, make_operation, driver, aws_env, setup_id)
+    gone_at = time.time()
     account_client("sqs", BUILD).delete_queue(QueueUrl=source.queue_url)
     with worker_db() as session:
         wait_for(lambda: event_flow.stack_events_flowing(session, setup_id) is None or session.expire_all(),
@@ -193,10 +266,61 @@ def test_queue_deleted_mid_apply_falls_back_to_polling(deployed, reader, worker_
     applied = driver.run(apply_id)
 
     assert applied.status == OperationStatus.SUCCEEDED.value, applied.error
-    assert_same_history_as_cloudformation(by_stack(applied)[BUILD_STACK], newest_stored(first, BUILD_STACK))
+    record = by_stack(applied)[BUILD_STACK]
+    assert_ended_after(record, gone_at)
+    assert_same_history_as_cloudformation(record, newest_stored(first, BUILD_STACK))
     with worker_db() as session:
         applied_detail = session.get(type(first), source.operation_id).detail["events"]
     assert "does not exist" in applied_detail["error"] or "NonExistentQueue" in applied_detail["error"]
+
+
+def test_queue_unreachable_mid_apply_falls_back_to_polling_at_once(
+        deployed, reader, worker_db, run_plan, make_operation, driver, aws_env, monkeypatch, cfn_calls):
+    """The network to SQS goes away mid-apply (connection refused, the held long poll reset): the
+    failure is recorded within seconds, the monitor polls at once instead of sleeping out the
+    flow window, and the stored history is CloudFormation's, each event once."""
+    setup_id, first, source = deployed
+    gate = Gate(aws_env)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", gate.url)  # boto3's own per-service endpoint setting
+    reader(source)
+    apply_id = start_update(worker_db, run_plan, make_operation, driver, aws_env, setup_id)
+    looks_before = len(describe_events_calls(cfn_calls, f"{APP}-pipeline"))
+    shut_at = time.time()
+    gate.shut()
+    with worker_db() as session:
+        wait_for(lambda: (session.expire_all() or event_flow.stack_events_flowing(session, setup_id)) is None,
+                 10, "the reader to record the queue unreachable")
+    applied = driver.run(apply_id)
+    took = time.time() - shut_at
+
+    assert applied.status == OperationStatus.SUCCEEDED.value, applied.error
+    record = by_stack(applied)[BUILD_STACK]
+    assert_ended_after(record, shut_at)
+    assert_same_history_as_cloudformation(record, newest_stored(first, BUILD_STACK))
+    # Polled, not left asleep until the flow window (30 s) ran out: several looks, within seconds.
+    assert len(describe_events_calls(cfn_calls, f"{APP}-pipeline")) - looks_before >= 2
+    assert took < 15, took
+    with worker_db() as session:
+        error = session.get(type(first), source.operation_id).detail["events"]["error"]
+    assert "Could not connect" in error or "Connection" in error, error
+
+
+def test_an_ended_stack_is_settled_by_the_consumer_without_a_task(deployed, reader, worker_db, run_plan,
+                                                                   make_operation, driver, aws_env):
+    """The reader's own settlers run the monitor's step for a stack whose final event came: the
+    operation succeeds while the driver (the broker) runs nothing."""
+    setup_id, first, source = deployed
+    reader(source, send=event_consumer.Settlers())
+    apply_id = start_update(worker_db, run_plan, make_operation, driver, aws_env, setup_id)
+    ran = driver.ran
+
+    applied = wait_for(lambda: (lambda op: op if op.status == OperationStatus.SUCCEEDED.value else None)(
+        driver.operation(apply_id)), 20, "the consumer to settle the stack and finish the apply")
+
+    assert driver.ran == ran
+    record = by_stack(applied)[BUILD_STACK]
+    assert record.stack_status == "UPDATE_COMPLETE" and record.phase == "done"
+    assert_same_history_as_cloudformation(record, newest_stored(first, BUILD_STACK))
 
 
 def test_batch_stored_but_not_deleted_comes_back_and_is_stored_once(deployed, worker_db, make_operation, driver,
