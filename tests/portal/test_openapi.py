@@ -47,8 +47,10 @@ def existing(db, make_setup) -> list[dict[str, int]]:
     deployed_apply = factories.add_apply(db, deployed, factories.add_plan(db, deployed), status="succeeded")
     db.commit()
     seed_snapshot(db, deployed, build_status="Failed")
-    return [{"setup_id": setup.id, "operation_id": plan.id}, {"setup_id": setup.id, "operation_id": applied.id},
-            {"setup_id": deployed.id, "operation_id": deployed_apply.id}]
+    team = setup.team_id  # the token's user's team: they read it, but may not rename or delete it (403)
+    return [{"setup_id": setup.id, "operation_id": plan.id, "team_id": team},
+            {"setup_id": setup.id, "operation_id": applied.id, "team_id": team},
+            {"setup_id": deployed.id, "operation_id": deployed_apply.id, "team_id": team}]
 
 
 def has_input(method: str, path: str) -> bool:
@@ -56,11 +58,15 @@ def has_input(method: str, path: str) -> bool:
     return bool(operation.get("parameters") or operation.get("requestBody"))
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
-@pytest.mark.parametrize("method, path", OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+# A negative case breaks a parameter or the body: an operation with neither has none, so it gets only the
+# positive run (a skipped test would say nothing either way).
+CASES = [(method, path, mode) for method, path in OPERATIONS
+         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+         if mode == GenerationMode.POSITIVE or has_input(method, path)]
+
+
+@pytest.mark.parametrize("method, path, mode", CASES, ids=[f"{m} {p}-{mode.value}" for m, p, mode in CASES])
 def test_api_conforms_to_its_openapi_document(app, headers, existing, method, path, mode):
-    if mode == GenerationMode.NEGATIVE and not has_input(method, path):
-        pytest.skip("no parameter and no body: nothing for a negative case to break")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, headers=headers)
     # Every case carries the test's own token, so a generated (or, in negative mode, dropped) Authorization
     # header would only be replaced again, and a "missing header" request would wrongly count as accepted.
@@ -69,7 +75,8 @@ def test_api_conforms_to_its_openapi_document(app, headers, existing, method, pa
     # Half the cases address objects that exist, so more than the 404 path gets exercised.
     strategy = operation.as_strategy(generation_mode=mode)
     for ids in existing:
-        fixed = {name: ids[name] for name in ("setup_id", "operation_id") if "{" + name + "}" in path}
+        fixed = {name: ids[name] for name in ("setup_id", "operation_id", "team_id")
+                 if "{" + name + "}" in path}
         if fixed:
             strategy = st.one_of(strategy, operation.as_strategy(generation_mode=mode, path_parameters=fixed))
 
