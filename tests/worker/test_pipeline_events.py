@@ -114,10 +114,31 @@ def test_a_new_execution_is_listed_and_a_finished_approval_is_no_longer_waiting(
     assert row.approval == {} and row.approval_token == ""
 
 
-def test_a_manual_approval_that_starts_is_read_at_once_for_its_token():
+def test_a_manual_approval_that_starts_waits_from_its_event_and_its_read_is_the_coalesced_one():
+    """The approval page needs the waiting approval, not the token (a decision reads its own): no
+    read at once per approval, the one a minute after the last read as for any event."""
     row = snapshot()
-    apply(row, action_event("STARTED", NOW, run="run-b", stage="ApproveProduction", action="Approve"), NOW)
-    assert row.next_read_at == NOW
+    row.stages[1]["actions"][0]["entity_url"] = "https://example.com/review"
+    at = NOW + timedelta(seconds=2)
+    assert apply(row, action_event("STARTED", at, run="run-b", stage="ApproveProduction", action="Approve",
+                                   execution="x-2"), NOW)
+
+    assert row.approval == {"stage": "ApproveProduction", "action": "Approve", "execution_id": "x-2",
+                            "since": "2026-12-03T12:00:02+00:00", "expires": "2026-12-10T12:00:02+00:00",
+                            "external_link": "https://example.com/review"}
+    assert row.approval_token == "", "the earlier run's token is not this run's"
+    assert row.next_read_at == row.read_at + timedelta(seconds=EVENT_READ_SECONDS)
+
+
+def test_a_late_approval_start_leaves_the_read_s_approval_and_token_alone():
+    row = snapshot()
+    row.stages[1]["actions"][0].update(action_execution_id="run-b", updated_at=NOW.isoformat())
+    read = dict(row.approval, execution_id="x-2", since="2026-12-03T12:00:00+00:00")
+    row.approval, row.approval_token = read, "token-of-run-b"
+
+    assert not apply(row, action_event("STARTED", NOW, run="run-b", stage="ApproveProduction",
+                                       action="Approve", execution="x-2"), NOW)
+    assert (row.approval, row.approval_token) == (read, "token-of-run-b")
 
 
 def test_events_of_another_pipeline_change_nothing():
