@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from werkzeug.exceptions import BadRequest
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.routing import BaseConverter
 
 from core import validation as v
 
@@ -53,7 +53,9 @@ class IdConverter(BaseConverter):
 
     Werkzeug's own converter matches ``\\d+``, which takes '٣' as 3. A number past MAX_ID still
     reaches the view, which answers its own 404 ("There is no setup 99999999999.") without asking
-    the database, whose integers it would overflow.
+    the database, whose integers it would overflow. Digits longer than any number read are a 404
+    here: a ValidationError would send Werkzeug on to the path's other rules and, where one takes
+    another method, make it answer 405 (``DELETE /api/v1/teams/<40 digits>``).
     """
 
     regex = r"[0-9]+"
@@ -63,7 +65,8 @@ class IdConverter(BaseConverter):
     def to_python(self, value: str) -> int:
         number = number_or_none(value, 0, 10**v.WHOLE_NUMBER_TEXT_MAX - 1)
         if number is None:
-            raise ValidationError()
+            raise NotFound(f"There is nothing with an id of {len(value)} digits: ids have at most "
+                           f"{v.WHOLE_NUMBER_TEXT_MAX}.")
         return number
 
     def to_url(self, value: Any) -> str:
