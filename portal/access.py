@@ -104,6 +104,8 @@ def team_required(permission: str = "setup.view") -> Callable:
             user, team_id = acting_user(), kwargs["team_id"]
             if user is None or get_by_id(get_session(), Team, team_id) is None or not user.may("setup.view", team_id):
                 raise NotVisible("team", team_id)
+            # Whatever this request audits (a refusal among them) is about this team: its members see it.
+            g.setup_team_id = team_id
             if not user.may(permission, team_id):
                 deny(permission, target=request.path)
             return view(*args, **kwargs)

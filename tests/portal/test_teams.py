@@ -411,3 +411,14 @@ def test_random_memberships_and_requests_never_reach_another_teams_setup(app, db
             assert seen == allowed and shown <= allowed, (memberships, who)
 
     check()
+
+
+def test_a_members_refused_team_change_is_audited_under_that_team(app, users, db):
+    # The team's own members read their team's audit entries: a refusal on the team's routes is one of them.
+    team = default_team(db)
+    api = app.test_client()
+    answer = api.patch(f"/api/v1/teams/{team}", json={"name": "renamed"}, headers=bearer(app, users["operator"]))
+    assert answer.status_code == 403
+    db.expire_all()
+    refused = db.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied")).all()
+    assert [(e.action, e.team_id) for e in refused] == [("teams.manage", team)]
