@@ -145,6 +145,12 @@ def run_mode(emulator: Emulator, database_url: str, factory: Any, templates: Pat
                     else:
                         missing += 1  # never shown: a later state was stored first (a status skipped)
         reads = stats.get("ListPipelineExecutions", 0)
+        with factory() as session:
+            # The page closes. The next mode's worker shares the database: left watched, this
+            # pipeline would be read every 3 s there, and the emulator counts every pipeline's reads.
+            row = session.query(PipelineSnapshot).filter_by(setup_id=setup_id).one()
+            row.watched_until, row.next_read_at = None, utcnow() + timedelta(days=1)
+            session.commit()
         return {"mode": "events" if events else "polling", "executions": executions, "seconds": seconds,
                 "lag": summarise(lags).as_dict(), "changes_shown": len(lags), "changes_never_shown": missing,
                 "reads": reads, "reads_per_minute": reads / (seconds / 60), "codepipeline_calls": stats}
