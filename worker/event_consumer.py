@@ -319,8 +319,8 @@ class Readers:
     by a thread of their own (a query that must not hold up the worker's event loop)."""
 
     def __init__(self, factory: sessionmaker[Session] | None = None,
-                 send: Callable[[list[Follow]], None] | None = None) -> None:
-        self.factory = factory or db.session_factory()
+                 send: Callable[[list[Follow]], None] | None = None, wait: int = WAIT_SECONDS) -> None:
+        self.factory, self.wait = factory or db.session_factory(), wait
         self.settlers = Settlers() if send is None else None
         self.send = send or self.settlers
         self.readers: dict[Source, Reader] = {}
@@ -340,7 +340,7 @@ class Readers:
             if self.stopping.is_set():
                 return
             logger.info("reading events of setup %s from %s", source.setup_id, source.queue_url)
-            self.readers[source] = Reader(self.factory, source, self.send).start()
+            self.readers[source] = Reader(self.factory, source, self.send, self.wait).start()
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -353,6 +353,8 @@ class Readers:
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
+            self.thread.join(DISCOVER_SECONDS)  # a round under way may still start a reader
         for reader in list(self.readers.values()):
             reader.stop()
         self.readers.clear()

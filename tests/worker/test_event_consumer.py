@@ -381,3 +381,24 @@ def test_setup_applied_without_an_event_queue_is_polled_as_before(aws_env, make_
         session.commit()
         assert event_flow.source(session, setup_id) is None
         assert event_flow.sources(session) == []
+
+
+def test_the_readers_follow_the_deployed_setups_queues(deployed, worker_db, driver):
+    """One query lists every deployed setup's queue, as ``source`` finds it for one setup; the
+    readers start one reader for it and stop it with themselves."""
+    setup_id, first, source = deployed
+    with worker_db() as session:
+        assert event_flow.sources(session) == [source] == [event_flow.source(session, setup_id)]
+    event_consumer.forget_clients()
+    readers = event_consumer.Readers(worker_db, wait=1,
+                                     send=lambda follows: [driver.schedule(f) for f in follows])
+    try:
+        readers.discover()
+        started = dict(readers.readers)
+        assert list(started) == [source] and started[source].thread.is_alive()
+    finally:
+        readers.stop()
+        event_consumer.forget_clients()
+    assert readers.readers == {}
+    started[source].thread.join(5)
+    assert not started[source].thread.is_alive()
