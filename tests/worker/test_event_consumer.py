@@ -65,16 +65,17 @@ def reader(worker_db, driver):
 
 
 class Gate:
-    """A TCP hop between the readers and the emulator that the test can shut: then the queue's
-    endpoint refuses connections and the one a long poll holds is reset, as when the network
-    to SQS goes away. A real socket, so botocore meets a real connection error."""
+    """A TCP hop between the readers and the emulator that the test can shut or silence. Shut,
+    the queue's endpoint refuses connections and the one a long poll holds is reset, as when the
+    network to SQS goes away; silenced, it takes connections and requests and never answers, as
+    a black hole does. Real sockets, so botocore meets a real connection error or timeout."""
 
     def __init__(self, target: str) -> None:
         parsed = urlparse(target)
         self.target = (parsed.hostname, parsed.port)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.open = True
+        self.open, self.silent = True, False
         self.links: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -84,16 +85,22 @@ class Gate:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            self.links.append(client)
+            if self.silent:
+                continue  # held open, never answered
             upstream = socket.create_connection(self.target)
-            self.links += [client, upstream]
+            self.links.append(upstream)
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def silence(self) -> None:
+        self.silent = True
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not self.silent:
+                    sink.sendall(data)
         except OSError:
             pass
         finally:
@@ -303,6 +310,31 @@ def test_queue_unreachable_mid_apply_falls_back_to_polling_at_once(
     with worker_db() as session:
         error = session.get(type(first), source.operation_id).detail["events"]["error"]
     assert "Could not connect" in error or "Connection" in error, error
+
+
+def test_queue_silent_mid_apply_counts_as_stopped_and_polling_takes_over(
+        deployed, reader, worker_db, run_plan, make_operation, driver, aws_env, monkeypatch):
+    """The queue's endpoint takes requests and never answers: no error comes (the receive waits
+    for its read timeout), so the flow counts as stopped once no event came for the flow window,
+    and the monitor polls the stack to its end; the history is CloudFormation's, each event once."""
+    setup_id, first, source = deployed
+    gate = Gate(aws_env)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", gate.url)
+    reader(source)
+    try:
+        apply_id = start_update(worker_db, run_plan, make_operation, driver, aws_env, setup_id)
+        silent_at = time.time()
+        gate.silence()
+        applied = driver.run(apply_id, timeout=event_flow.FLOW_SECONDS + 30)
+        took = time.time() - silent_at
+    finally:
+        gate.shut()  # the reader's held receive fails now, so it stops with the test
+
+    assert applied.status == OperationStatus.SUCCEEDED.value, applied.error
+    record = by_stack(applied)[BUILD_STACK]
+    assert_ended_after(record, silent_at)
+    assert_same_history_as_cloudformation(record, newest_stored(first, BUILD_STACK))
+    assert took < event_flow.FLOW_SECONDS + 10, took
 
 
 def test_an_ended_stack_is_settled_by_the_consumer_without_a_task(deployed, reader, worker_db, run_plan,
