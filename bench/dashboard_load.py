@@ -8,7 +8,9 @@ What runs (all on this machine): the emulator (``python -m emulator --demo``), o
 under ``gunicorn --workers 2`` as the Dockerfile starts it, and Locust (bench/dashboard_locustfile.py)
 as the viewers: each polls the live endpoint every 2 s with If-None-Match, spawned over 2 s so
 their polls spread. The pipeline's execution waits at the manual approval throughout, so it stays
-in progress. Scenario 0 is nobody watching (Locust not started) for comparison.
+in progress. Scenario 0 is nobody watching (Locust not started) for comparison. Then the floor: the
+same viewers against bench/floor_app.py (a 304 and nothing else) under the same gunicorn options
+(``--gunicorn``), so what the process model and Locust cost by themselves stands beside the portal.
 
 Measured per scenario: requests, failures, p50/p95/p99 (Locust's), and CodePipeline calls from the
 emulator's /_emulator/stats over the scenario, per minute. Then the staleness: pushes at random
@@ -26,6 +28,7 @@ import os
 import random
 import re
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -107,13 +110,13 @@ def seed(database_url: str) -> int:
     return setup_id
 
 
-def start_portal(database_url: str, endpoint: str, log: Path) -> tuple[Process, str]:
+def start_portal(database_url: str, endpoint: str, log: Path, options: list[str]) -> tuple[Process, str]:
     port = free_port()
     env = aws_env("")
     env.update({"PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": SECRET, "CELERY_BROKER_URL": BENCH_REDIS,
                 "PORTAL_EMULATOR_URL": endpoint, "PORTAL_LOG_LEVEL": "WARNING"})
     portal = Process("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-                                  "--workers", "2", "portal.wsgi:app"], env, log)
+                                  *options, "portal.wsgi:app"], env, log)
     url = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:
@@ -142,6 +145,35 @@ def sign_in(url: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in answer.cookies)
 
 
+def measure_floor(options: argparse.Namespace, viewer_counts: list[int], path: str,
+                  directory: Path) -> list[dict[str, Any]]:
+    """The same viewers against bench/floor_app.py under the same gunicorn: what the portal's figures rest on."""
+    port = free_port()
+    floor = Process("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+                                 *shlex.split(options.gunicorn), "bench.floor_app:app"],
+                    {**os.environ, "PYTHONPATH": str(REPO_ROOT)}, directory / "floor.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(url + path), 30, "the floor app to answer")
+        rows = []
+        for viewers in viewer_counts:
+            cpu_before = floor.cpu_seconds()
+            load = run_viewers(url, "", path, viewers, options.seconds, directory, name="floor")
+            rows.append({"viewers": viewers, "load": load, "cpu_seconds": {"gunicorn": round(floor.cpu_seconds()
+                                                                                             - cpu_before, 1)}})
+            logger.info("floor, %s viewers: %s", viewers, load)
+        return rows
+    finally:
+        floor.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def codepipeline_calls(emulator: Emulator) -> int:
     return sum(emulator.stats().get("codepipeline", {}).values())
 
@@ -151,14 +183,15 @@ def _raise_open_files() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def run_viewers(url: str, cookie: str, path: str, viewers: int, seconds: int, directory: Path) -> dict[str, Any]:
-    prefix = directory / f"locust-{viewers}"
+def run_viewers(url: str, cookie: str, path: str, viewers: int, seconds: int, directory: Path,
+                name: str = "locust") -> dict[str, Any]:
+    prefix = directory / f"{name}-{viewers}"
     env = {**os.environ, "BENCH_COOKIE": cookie, "BENCH_LIVE_PATH": path, "PYTHONPATH": str(REPO_ROOT)}
     spawn_rate = max(1.0, viewers / 2)  # spread over one polling interval
     args = [sys.executable, "-m", "locust", "-f", str(REPO_ROOT / "bench" / "dashboard_locustfile.py"), "--headless",
             "-u", str(viewers), "-r", str(spawn_rate), "-t", f"{seconds + 2}s", "--host", url, "--csv", str(prefix),
             "--only-summary", "--stop-timeout", "3"]
-    with (directory / f"locust-{viewers}.log").open("wb") as out:
+    with (directory / f"{name}-{viewers}.log").open("wb") as out:
         subprocess.run(args, env=env, stdout=out, stderr=subprocess.STDOUT, check=False, preexec_fn=_raise_open_files)
     with open(f"{prefix}_stats.csv", newline="") as stats:
         row = next(r for r in csv.DictReader(stats) if r["Name"] == "Aggregated")
@@ -208,6 +241,15 @@ def render(result: dict[str, Any]) -> str:
                      f"{load.get('p99_ms', 0):.0f} | {per_request} | {s['codepipeline_calls_per_minute']:.1f} | "
                      + ", ".join(f"{k} {v}" for k, v in s["cpu_seconds"].items())
                      + (f" | {averages[0]:.1f} → {averages[1]:.1f} |" if averages else " | – |"))
+    if result.get("floor"):
+        lines += ["", "Floor: the same viewers against bench/floor_app.py (a 304, nothing else) under the same gunicorn:", "",
+                  "| viewers | requests | failures | req/s | p50 ms | p95 ms | p99 ms | CPU ms/request |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for s in result["floor"]:
+            load = s["load"]
+            per_request = s["cpu_seconds"]["gunicorn"] * 1000 / load["requests"] if load["requests"] else 0
+            lines.append(f"| {s['viewers']} | {load['requests']} | {load['failures']} | {load['rps']:.0f} | "
+                         f"{load['p50_ms']:.0f} | {load['p95_ms']:.0f} | {load['p99_ms']:.0f} | {per_request:.2f} |")
     lags = result["staleness_seconds"]
     lines.append("")
     lines.append(f"State change → open page (polling every 2 s), {len(lags)} pushes: "
@@ -221,6 +263,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--pushes", type=int, default=10)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the floor: the same viewers against bench/floor_app.py under the same gunicorn")
+    parser.add_argument("--gunicorn", default="--workers 2",
+                        help="gunicorn's options (default: as the Dockerfile starts it)")
     options = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     directory = Path(tempfile.mkdtemp(prefix="dashboard-load-"))
@@ -241,7 +287,8 @@ def main() -> None:
         setup_id = seed(database_url)
         worker = CeleryWorker(emulator.endpoint, database_url, REPO_ROOT / "templates_cfn", "prefork",
                               directory / "worker.log")
-        portal, url = start_portal(database_url, emulator.endpoint, directory / "gunicorn.log")
+        portal, url = start_portal(database_url, emulator.endpoint, directory / "gunicorn.log",
+                                   shlex.split(options.gunicorn))
         cookie = sign_in(url)
         processes = {"gunicorn": portal, "worker": worker.process, "emulator": emulator.process}
         path = f"/pipelines/{setup_id}/live"
@@ -271,9 +318,11 @@ def main() -> None:
                               "codepipeline_calls_per_minute": calls / minutes, "minutes": minutes,
                               "cpu_seconds": cpu, "load_average": [load_before, os.getloadavg()[0]]})
             logger.info("%s viewers: %s, %s CodePipeline calls", viewers, load, calls)
+        floors = [] if options.no_floor else measure_floor(options, [int(v) for v in options.viewers.split(",")
+                                                                      if int(v) > 0], path, directory)
         lags = staleness(emulator, url, cookie, path, options.pushes)
-        result = {"scenarios": scenarios, "staleness_seconds": lags, "seconds": options.seconds,
-                  "cpus": os.cpu_count(), "gunicorn_workers": 2}
+        result = {"scenarios": scenarios, "floor": floors, "staleness_seconds": lags, "seconds": options.seconds,
+                  "cpus": os.cpu_count(), "gunicorn": options.gunicorn}
     finally:
         for process in (portal, worker, emulator):
             if process is not None:
