@@ -60,6 +60,12 @@ def wait_for_launch(session: Session, record: StackRecord, aws: AwsContext) -> f
             return waiting_poll()
         record.stack_id = stack.stack_id
         launched = _store_new_events(session, record, cfn, since)
+        if launched and stack.state is not StackState.IN_PROGRESS:
+            # The admin's launch may have begun between that status and these events: a stale
+            # CREATE_COMPLETE beside the new attempt's events would settle it. Read the status again
+            # (at least as new as the events), then the events up to it.
+            stack = deployer.describe_stack(record.stack_id) or stack
+            _store_new_events(session, record, cfn, since)
     except AssumeRoleFailed as err:
         record.status_reason = _unobservable(session, record, err)
         logger.info("waiting for %s in account %s (region %s): %s", record.stack_name, record.account_id,

@@ -7,6 +7,8 @@ worker's own identity; the emulator's STS checks that trust strictly.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -15,7 +17,7 @@ from tests.worker import admin_launch
 from tests.worker.conftest import (
     BUILD, DEFAULT_ACCOUNT, PRODUCTION, REGION, STAGING, account_client, assume_role_access, by_stack, control,
 )
-from worker import tasks
+from worker import self_launch, tasks
 
 APP = "orders-api"
 DEPLOY_STACK = f"{APP}-deploy-dependencies"
@@ -146,6 +148,53 @@ def test_a_failed_launch_keeps_waiting_with_its_root_cause_until_the_admin_runs_
     records = by_stack(applied)
     assert records[f"{STAGING}/{DEPLOY_STACK}"].stack_status == "UPDATE_COMPLETE"
     assert records[f"{PRODUCTION}/{APP}-pipeline"].stack_status == "CREATE_COMPLETE"
+
+
+def test_an_update_that_starts_between_the_status_and_the_events_is_not_taken_for_done(
+        aws_env, make_setup, run_plan, make_operation, driver, worker_db, tmp_path, monkeypatch):
+    # The race CloudFormation allows and the emulator cannot time: the worker reads the stack's status,
+    # the admin's update runs (and fails) before it reads the events. Monkeypatched in that one gap:
+    # the stale CREATE_COMPLETE beside new events must not settle the record.
+    setup_id = make_setup(name=APP, access=self_launched(STAGING))
+    _, first = launch_and_apply(setup_id, STAGING, run_plan, make_operation, driver, aws_env, tmp_path)
+    assert first.status == OperationStatus.SUCCEEDED.value, first.error
+    with worker_db() as session:
+        session.get(Setup, setup_id).build_account_id = PRODUCTION
+        session.commit()
+    control(aws_env, "failures", {"type": "resource", "logical_id": "DeployRole", "stack_name": DEPLOY_STACK,
+                                  "account_id": STAGING, "operation": "UPDATE", "count": 1,
+                                  "reason": "Role trust policy quota exceeded"})
+    _, apply_id = start_apply(setup_id, run_plan, make_operation, driver)
+    waiting = driver.run(apply_id, until=waiting_on(STAGING))
+    command = waiting.detail["self_launch"][f"{STAGING}/{DEPLOY_STACK}"]["cli_command"]
+    staging_cfn = account_client("cloudformation", STAGING)
+    real_describe = self_launch.Deployer.describe_stack
+    raced = []
+
+    def describe_then_admin_updates(self, stack):
+        found = real_describe(self, stack)
+        if not raced and found is not None and found.status == "CREATE_COMPLETE":
+            raced.append(found.status)
+            admin = admin_launch.launch(command, aws_env, STAGING, REGION, tmp_path)
+            try:
+                deadline = time.monotonic() + 60
+                while staging_cfn.describe_stacks(StackName=DEPLOY_STACK)["Stacks"][0]["StackStatus"] \
+                        != "UPDATE_ROLLBACK_COMPLETE":
+                    assert time.monotonic() < deadline, "the admin's update did not end"
+                    time.sleep(0.2)
+            finally:
+                admin_launch.finish(admin)
+        return found
+
+    monkeypatch.setattr(self_launch.Deployer, "describe_stack", describe_then_admin_updates)
+    failed = driver.run(apply_id, timeout=60,
+                        until=lambda op: "failed" in (by_stack(op)[f"{STAGING}/{DEPLOY_STACK}"].status_reason or ""))
+
+    record = by_stack(failed)[f"{STAGING}/{DEPLOY_STACK}"]
+    assert raced == ["CREATE_COMPLETE"]
+    assert failed.status == OperationStatus.WAITING.value and record.phase == "waiting", record.status_reason
+    assert record.stack_status == "UPDATE_ROLLBACK_COMPLETE"
+    assert "DeployRole (AWS::IAM::Role) UPDATE_FAILED: Role trust policy quota exceeded" in record.status_reason
 
 
 def test_a_build_stack_alone_in_a_self_launched_account_fails_the_plan_clearly(aws_env, make_setup, run_plan):
