@@ -103,7 +103,8 @@ def create_team(session: Session, name: str, created_by_id: int | None) -> Team:
     except IntegrityError as err:
         session.rollback()
         raise Conflict(f"A team called {name} exists already.") from err
-    audit.record("team.create", audit.SUCCESS, target=f"team {team.id}", detail={"name": name}, team_id=team.id)
+    audit.record("team.create", audit.SUCCESS, target=f"team {team.id}", detail={"name": name}, team_id=team.id,
+                 message=f"Team {name} created.")
     session.commit()
     return team
 
@@ -126,7 +127,7 @@ def rename_team(session: Session, team: Team, name: str) -> bool:
         session.rollback()
         raise Conflict(f"A team called {name} exists already.") from err
     audit.record("team.rename", audit.SUCCESS, target=f"team {team.id}", team_id=team.id,
-                 detail={"before": before, "after": name})
+                 detail={"before": before, "after": name}, message=f"Team {before} is now called {name}.")
     session.commit()
     return True
 
@@ -155,8 +156,12 @@ def delete_team(session: Session, team: Team) -> None:
     except IntegrityError as err:  # a setup moved into it meanwhile
         session.rollback()
         raise Conflict(f"{team.name} owns setups now: move them to another team first.") from err
+    # The message keeps the name: once the team is gone, the log's "team N" names nothing.
     audit.record("team.delete", audit.SUCCESS, target=f"team {team.id}", team_id=team.id,
-                 detail={"name": team.name, "members": gone})
+                 detail={"name": team.name, "members": gone},
+                 message=f"Team {team.name} deleted with {len(gone)} "
+                         f"{'membership' if len(gone) == 1 else 'memberships'}"
+                         + (f" ({', '.join(gone)})." if gone else "."))
     session.commit()
     log.info("Team %s (%s) deleted with %s memberships", team.id, team.name, len(gone))
 
@@ -176,7 +181,8 @@ def add_member(session: Session, team: Team, user: User, role: str) -> Membershi
         session.rollback()
         raise Conflict(f"{user.username} is a member of {team.name} already; change their role instead.") from err
     audit.record("team.member_add", audit.SUCCESS, target=f"team {team.id}", team_id=team.id,
-                 detail={"user": user.username, "role": role})
+                 detail={"user": user.username, "role": role},
+                 message=f"{user.username} joined {team.name} as {role}.")
     session.commit()
     return row
 
@@ -187,14 +193,16 @@ def set_role(session: Session, team: Team, row: Membership, user: User, role: st
     before = str(row.role)
     row.role = role
     audit.record("team.member_role", audit.SUCCESS, target=f"team {team.id}", team_id=team.id,
-                 detail={"user": user.username, "before": before, "after": role})
+                 detail={"user": user.username, "before": before, "after": role},
+                 message=f"{user.username} is now {role} in {team.name} (was {before}).")
     session.commit()
 
 
 def remove_member(session: Session, team: Team, row: Membership, user: User) -> None:
     session.delete(row)
     audit.record("team.member_remove", audit.SUCCESS, target=f"team {team.id}", team_id=team.id,
-                 detail={"user": user.username, "role": str(row.role)})
+                 detail={"user": user.username, "role": str(row.role)},
+                 message=f"{user.username} ({row.role}) left {team.name}.")
     session.commit()
 
 

@@ -206,7 +206,10 @@ def test_admin_pages_rename_a_team_and_delete_it_once_empty(client, auth, users,
     assert db.get(Team, beta) is None
     assert db.scalar(select(Membership).where(Membership.user_id == bea)) is None
     assert client.get(page).status_code == 404
-    assert f"<td>team {beta} (deleted)</td>" in client.get("/admin/audit").get_data(as_text=True)
+    log = client.get("/admin/audit").get_data(as_text=True)
+    assert f"<td>team {beta} (deleted)</td>" in log
+    # What the log page shows: the names, kept in the messages once the team is gone.
+    assert "Team beta is now called payments." in log and "Team payments deleted with 1 membership (bea)." in log
     changes = AuditEntry.action.in_(["team.rename", "team.delete"])
     entries = db.execute(select(AuditEntry.action, AuditEntry.detail)
                          .where(AuditEntry.team_id == beta, changes).order_by(AuditEntry.id))
