@@ -36,7 +36,12 @@ def create_user_command(username: str, role: str, password_stdin: bool) -> None:
         raise click.ClickException(str(err)) from err
     audit.record("user.create", audit.SUCCESS, actor=CLI_ACTOR, target=user.username, detail={"role": role})
     db.commit()
-    click.echo(f"Created user {user.username} with the role {role}.")
+    if role == "admin":
+        click.echo(f"Created user {user.username} with the role admin.")
+    else:
+        # Since teams, a non-admin's stored role grants nothing by itself: say so rather than imply it does.
+        click.echo(f"Created user {user.username} (a member, in no team yet): add them to a team under Teams, "
+                   f"with a role there, such as {role}.")
 
 
 @click.command("ensure-admin")

@@ -56,7 +56,8 @@ def test_python_m_portal_runs_the_same_commands(tmp_path):
                              "--password-stdin"], input="a long enough password\n", env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "Created user ann with the role operator.\n"
+    assert result.stdout == ("Created user ann (a member, in no team yet): add them to a team under Teams, with a "
+                             "role there, such as operator.\n")
 
 
 def test_flask_app_portal_wsgi_runs_the_same_commands(tmp_path):
