@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from core import pipelines

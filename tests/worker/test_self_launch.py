@@ -113,18 +113,26 @@ def launch_and_apply(setup_id, account, run_plan, make_operation, driver, endpoi
         admin_launch.finish(admin)
 
 
-def test_a_failed_launch_keeps_waiting_with_its_root_cause_until_the_admin_runs_it_again(
-        aws_env, make_setup, run_plan, make_operation, driver, worker_db, tmp_path):
+def launched_then_moved_with_a_failing_update(aws_env, make_setup, run_plan, make_operation, driver, worker_db,
+                                              tmp_path) -> int:
+    """A setup whose staging admin launched the deploy stack, then its pipeline moved to the production account
+    (the staging admin must update the stack), with that update's DeployRole set to fail once; its id."""
     setup_id = make_setup(name=APP, access=self_launched(STAGING))
     _, first = launch_and_apply(setup_id, STAGING, run_plan, make_operation, driver, aws_env, tmp_path)
     assert first.status == OperationStatus.SUCCEEDED.value, first.error
-    # The pipeline moves to the production account: the staging admin must update the deploy stack.
     with worker_db() as session:
         session.get(Setup, setup_id).build_account_id = PRODUCTION
         session.commit()
     control(aws_env, "failures", {"type": "resource", "logical_id": "DeployRole", "stack_name": DEPLOY_STACK,
                                   "account_id": STAGING, "operation": "UPDATE", "count": 1,
                                   "reason": "Role trust policy quota exceeded"})
+    return setup_id
+
+
+def test_a_failed_launch_keeps_waiting_with_its_root_cause_until_the_admin_runs_it_again(
+        aws_env, make_setup, run_plan, make_operation, driver, worker_db, tmp_path):
+    setup_id = launched_then_moved_with_a_failing_update(aws_env, make_setup, run_plan, make_operation, driver,
+                                                         worker_db, tmp_path)
 
     apply_id, failed = launch_and_apply(setup_id, STAGING, run_plan, make_operation, driver, aws_env, tmp_path,
                                         fails=lambda record: "failed" in (record.status_reason or ""))
@@ -155,15 +163,8 @@ def test_an_update_that_starts_between_the_status_and_the_events_is_not_taken_fo
     # The race CloudFormation allows and the emulator cannot time: the worker reads the stack's status,
     # the admin's update runs (and fails) before it reads the events. Monkeypatched in that one gap:
     # the stale CREATE_COMPLETE beside new events must not settle the record.
-    setup_id = make_setup(name=APP, access=self_launched(STAGING))
-    _, first = launch_and_apply(setup_id, STAGING, run_plan, make_operation, driver, aws_env, tmp_path)
-    assert first.status == OperationStatus.SUCCEEDED.value, first.error
-    with worker_db() as session:
-        session.get(Setup, setup_id).build_account_id = PRODUCTION
-        session.commit()
-    control(aws_env, "failures", {"type": "resource", "logical_id": "DeployRole", "stack_name": DEPLOY_STACK,
-                                  "account_id": STAGING, "operation": "UPDATE", "count": 1,
-                                  "reason": "Role trust policy quota exceeded"})
+    setup_id = launched_then_moved_with_a_failing_update(aws_env, make_setup, run_plan, make_operation, driver,
+                                                         worker_db, tmp_path)
     _, apply_id = start_apply(setup_id, run_plan, make_operation, driver)
     waiting = driver.run(apply_id, until=waiting_on(STAGING))
     command = waiting.detail["self_launch"][f"{STAGING}/{DEPLOY_STACK}"]["cli_command"]
