@@ -425,3 +425,16 @@ def test_a_members_refused_team_change_is_audited_under_that_team(app, users, db
     db.expire_all()
     refused = db.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied")).all()
     assert [(e.action, e.team_id) for e in refused] == [("teams.manage", team)]
+
+
+def test_the_headers_team_roles_leave_a_pages_own_roles_alone(client, auth, users, make_setup):
+    # The header lists a member's team roles; its name for them once shadowed the access step's own `roles`,
+    # and every account's legend lost what it is (build, staging, production) for every non-admin.
+    setup_id = make_setup()
+    auth.login("operator")
+    answer = client.get(f"/setups/{setup_id}/access")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200, page[:300]
+    legends = re.findall(r"<legend>Account <code>(\d+)</code> <span class=\"muted\">\(([^)]*)\)</span>", page)
+    assert [role for _, role in legends] == ["build", "staging", "production"], legends
+    assert "operator · default" in header(page)
