@@ -19,3 +19,8 @@ def iso(moment: datetime | None) -> str | None:
     """ISO 8601 with its UTC offset (JSON answers), or None."""
     moment = as_utc(moment)
     return moment.isoformat() if moment else None
+
+
+def from_iso(value: str | None) -> datetime | None:
+    """The moment an ISO 8601 string (as :func:`iso` writes, or AWS) names, aware; None for none."""
+    return as_utc(datetime.fromisoformat(value)) if value else None

@@ -14,15 +14,12 @@ from urllib.parse import quote
 from core import pipelines
 from core.models import PipelineRequest, PipelineSnapshot, Setup
 from core.times import as_utc, iso
+from core.times import from_iso as parse_time
 
 UNKNOWN = "unknown"
 STATES = ("InProgress", "Stopping", "Failed", "Stopped", "Succeeded", "Superseded", "Cancelled", UNKNOWN)
 SORTS = ("name", "state", "updated")
 EXECUTIONS_PAGE = 20
-
-
-def parse_time(value: str | None) -> datetime | None:
-    return as_utc(datetime.fromisoformat(value)) if value else None
 
 
 def span(seconds: float) -> str:

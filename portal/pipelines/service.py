@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core import lifecycle, pipelines
 from core.models import (PipelineRequest, PipelineRequestKind, PipelineRequestStatus, PipelineSnapshot, Setup,
                          utcnow)
-from core.times import as_utc
+from core.times import as_utc, from_iso
 from portal import audit, queue
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,18 @@ def record_interest(session: Session, setup: Setup, snapshot: PipelineSnapshot |
         _add_row(session, setup, now + timedelta(seconds=pipelines.INTEREST_SECONDS), now)
         return
     renew_interest(session, snapshot.id, as_utc(snapshot.watched_until), now)
+    if approval_unread(snapshot):
+        # Opening a page is when its reader needs what an event cannot say: the waiting execution's commit
+        # and the approval's CustomData. Once per approval, whoever opens: the read clears the condition.
+        session.execute(update(PipelineSnapshot).where(PipelineSnapshot.id == snapshot.id)
+                        .values(next_read_at=now).execution_options(synchronize_session=False))
+        session.commit()
+
+
+def approval_unread(snapshot: PipelineSnapshot) -> bool:
+    """A manual approval is shown waiting from its event alone: no read has followed it yet."""
+    since = from_iso((snapshot.approval or {}).get("since"))
+    return since is not None and (snapshot.read_at is None or as_utc(snapshot.read_at) < since)
 
 
 def renew_interest(session: Session, snapshot_id: int, watched_until: datetime | None,

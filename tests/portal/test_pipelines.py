@@ -240,6 +240,27 @@ def test_interest_running_out_is_renewed_without_a_new_read(client, auth, db, de
     assert as_utc(renewed.next_read_at) == later  # still watched: the cadence goes on as it was
 
 
+@pytest.mark.parametrize("page", ["/pipelines/{}", "/pipelines/{}/approval"])
+def test_opening_a_page_reads_an_approval_known_only_from_its_event(client, auth, db, deployed, page):
+    # Already watched, so opening alone asks for no read; but the approval started after the last read (its
+    # event made it waiting): the page's reader needs the execution's commit and the CustomData, so one read now.
+    later = utcnow() + timedelta(minutes=1)
+    row = seed_snapshot(db, deployed, watched_until=utcnow() + timedelta(seconds=40), next_read_at=later)
+    row.approval = {**row.approval, "since": iso(utcnow() - timedelta(seconds=2))}  # after read_at (12 s ago)
+    db.commit()
+    auth.login("approver")
+    assert client.get(page.format(deployed.id)).status_code == 200
+    db.expire_all()
+    assert as_utc(db.get(PipelineSnapshot, row.id).next_read_at) <= utcnow()
+    # Read since: opening asks for nothing more; the cadence goes on.
+    fresh = db.get(PipelineSnapshot, row.id)
+    fresh.read_at, fresh.next_read_at = utcnow(), later
+    db.commit()
+    assert client.get(page.format(deployed.id)).status_code == 200
+    db.expire_all()
+    assert as_utc(db.get(PipelineSnapshot, row.id).next_read_at) == later
+
+
 def test_an_operator_releases_once_however_often_they_click(client, auth, db, deployed, broker):
     seed_snapshot(db, deployed)
     auth.login("operator")
