@@ -389,9 +389,10 @@ def test_batch_stored_but_not_deleted_comes_back_and_is_stored_once(deployed, wo
         count = session.scalar(select(func.count()).select_from(StackEvent).where(StackEvent.stack_record_id == record_id))
         assert session.scalar(select(func.count()).select_from(StackEvent).where(
             StackEvent.stack_record_id == record_id, StackEvent.event_id.startswith("evb:"))) > 0
-    time.sleep(1.2)
-    again = [m for m in receive() if m["MessageId"] in {f["MessageId"] for f in first_batch}]
-    assert again, "the undeleted messages came back"
+    first_ids = {f["MessageId"] for f in first_batch}
+    # Back once the visibility timeout passes (no delete came): received again, not only after a fixed sleep.
+    again = wait_for(lambda: [m for m in receive() if m["MessageId"] in first_ids], 15,
+                     "the undeleted messages to come back", interval=0.2)
     handle(worker_db, source, [m["Body"] for m in again])
     with worker_db() as session:
         assert session.scalar(select(func.count()).select_from(StackEvent)

@@ -7,8 +7,6 @@ worker's own identity; the emulator's STS checks that trust strictly.
 """
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import select
 
@@ -17,6 +15,7 @@ from tests.worker import admin_launch
 from tests.worker.conftest import (
     BUILD, DEFAULT_ACCOUNT, PRODUCTION, REGION, STAGING, account_client, assume_role_access, by_stack, control,
 )
+from tests.waiting import wait_for
 from worker import self_launch, tasks
 
 APP = "orders-api"
@@ -178,11 +177,8 @@ def test_an_update_that_starts_between_the_status_and_the_events_is_not_taken_fo
             raced.append(found.status)
             admin = admin_launch.launch(command, aws_env, STAGING, REGION, tmp_path)
             try:
-                deadline = time.monotonic() + 60
-                while staging_cfn.describe_stacks(StackName=DEPLOY_STACK)["Stacks"][0]["StackStatus"] \
-                        != "UPDATE_ROLLBACK_COMPLETE":
-                    assert time.monotonic() < deadline, "the admin's update did not end"
-                    time.sleep(0.2)
+                wait_for(lambda: staging_cfn.describe_stacks(StackName=DEPLOY_STACK)["Stacks"][0]["StackStatus"]
+                         == "UPDATE_ROLLBACK_COMPLETE", 60, "the admin's update to end", interval=0.2)
             finally:
                 admin_launch.finish(admin)
         return found
