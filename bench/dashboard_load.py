@@ -110,23 +110,29 @@ def seed(database_url: str) -> int:
     return setup_id
 
 
-def start_portal(database_url: str, endpoint: str, log: Path, options: list[str]) -> tuple[Process, str]:
+def start_gunicorn(app: str, options: list[str], env: dict[str, str], log: Path, ready_path: str,
+                   timeout: float = 60) -> tuple[Process, str]:
+    """``gunicorn app`` with ``options`` on a free port, once ``ready_path`` answers 200; return it and its URL."""
     port = free_port()
+    process = Process("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+                                   *options, app], env, log)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _answers(url + ready_path), timeout, f"gunicorn ({app}) to answer")
+    return process, url
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def start_portal(database_url: str, endpoint: str, log: Path, options: list[str]) -> tuple[Process, str]:
     env = aws_env("")
     env.update({"PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": SECRET, "CELERY_BROKER_URL": BENCH_REDIS,
                 "PORTAL_EMULATOR_URL": endpoint, "PORTAL_LOG_LEVEL": "WARNING"})
-    portal = Process("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-                                  *options, "portal.wsgi:app"], env, log)
-    url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_for(answers, 60, "gunicorn to answer")
-    return portal, url
+    return start_gunicorn("portal.wsgi:app", options, env, log, "/healthz")
 
 
 def sign_in(url: str) -> str:
@@ -148,13 +154,9 @@ def sign_in(url: str) -> str:
 def measure_floor(options: argparse.Namespace, viewer_counts: list[int], path: str,
                   directory: Path) -> list[dict[str, Any]]:
     """The same viewers against bench/floor_app.py under the same gunicorn: what the portal's figures rest on."""
-    port = free_port()
-    floor = Process("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-                                 *shlex.split(options.gunicorn), "bench.floor_app:app"],
-                    {**os.environ, "PYTHONPATH": str(REPO_ROOT)}, directory / "floor.log")
-    url = f"http://127.0.0.1:{port}"
+    floor, url = start_gunicorn("bench.floor_app:app", shlex.split(options.gunicorn),
+                                {**os.environ, "PYTHONPATH": str(REPO_ROOT)}, directory / "floor.log", path, 30)
     try:
-        wait_for(lambda: _answers(url + path), 30, "the floor app to answer")
         rows = []
         for viewers in viewer_counts:
             cpu_before = floor.cpu_seconds()
@@ -165,13 +167,6 @@ def measure_floor(options: argparse.Namespace, viewer_counts: list[int], path: s
         return rows
     finally:
         floor.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def codepipeline_calls(emulator: Emulator) -> int:

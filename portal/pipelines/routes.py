@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -108,7 +109,7 @@ def live(setup_id: int):
     return response
 
 
-def render_live(setup: Setup, snapshot: PipelineSnapshot | None, now) -> tuple[str, bytes]:
+def render_live(setup: Setup, snapshot: PipelineSnapshot | None, now: datetime) -> tuple[str, bytes]:
     """The live answer's ETag and JSON body (the same for every viewer: portal/pipelines/live.py)."""
     body = presenters.pipeline_json(setup, snapshot, now, emulator())
     # A request's answer comes with the read its worker asks for, so the snapshot's ETag covers it.
